@@ -1,0 +1,62 @@
+"""The shared Typer application and the error boundary of the CLI.
+
+Every ``WormlabError`` raised below a command is printed as one line on stderr (``error: …``)
+and ends the process with status 2; nothing else catches errors, so bugs still show tracebacks.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import typer
+
+
+class ExitStatus(IntEnum):
+    OK = 0
+    ERROR = 1
+    BAD_INPUT = 2
+
+
+app = typer.Typer(
+    name="wormlab",
+    help="A laboratory for Internet worm outbreaks, built around Code Red (July 2001).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def fail(message: str) -> typer.Exit:
+    """Print a one-line error for a person and return the Exit to raise (status 2)."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(int(ExitStatus.BAD_INPUT))
+
+
+def run_app(args: list[str]) -> int:
+    """Run the CLI on ``args`` and return the exit status instead of exiting (testable)."""
+    from wormlab.errors import WormlabError
+
+    try:
+        app(args=args, prog_name="wormlab", standalone_mode=False)
+    except WormlabError as err:
+        typer.echo(f"error: {err}", err=True)
+        return int(ExitStatus.BAD_INPUT)
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except SystemExit as exc:  # click may still raise SystemExit in some paths
+        return int(exc.code or 0) if isinstance(exc.code, int) else 1
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        return 130
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return int(ExitStatus.BAD_INPUT)
+        if isinstance(exc, click.exceptions.Abort):
+            typer.echo("aborted", err=True)
+            return 130
+        raise
+    return 0
