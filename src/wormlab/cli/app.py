@@ -27,6 +27,21 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    """A laboratory for Internet worm outbreaks, built around Code Red (July 2001).
+
+    It never sends a packet: every probe is simulated in memory.
+    """
+    if version:
+        from wormlab import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit(0)
+
+
 def fail(message: str) -> typer.Exit:
     """Print a one-line error for a person and return the Exit to raise (status 2)."""
     typer.echo(f"error: {message}", err=True)
