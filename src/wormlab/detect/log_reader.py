@@ -1,0 +1,201 @@
+"""Stream web logs in large chunks with bounded memory, yielding only the lines worth parsing.
+
+Speed comes from not parsing most lines: each chunk is lower-cased once and searched for the
+rule set's anchor literals with ``bytes.find``; only lines holding an anchor are parsed. Lines
+are still all counted and checked: for the Apache/nginx formats a chunk whose line count equals
+the count of the one structural marker each line carries (``] "``) passes as well-formed; any
+other chunk (and every IIS chunk) is walked line by line, so each malformed line is counted and
+its first examples kept. Compressed input (gzip, bzip2, xz) is recognised by its magic bytes.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import sys
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from wormlab.detect.log_formats import ClfParser, IisParser, Request, make_parser, sniff_format
+from wormlab.errors import InputError
+
+CHUNK_BYTES = 1 << 22
+MAX_LINE_BYTES = 1 << 16
+MAX_EXAMPLES = 5
+_DECODE_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError)
+
+
+@dataclass
+class FileStats:
+    """What reading one input gave, including everything that could not be used."""
+
+    path: str
+    kind: str = "log"
+    format: str = "unknown"
+    lines: int = 0
+    blank: int = 0
+    directives: int = 0
+    malformed: int = 0
+    parsed_candidates: int = 0
+    packets: int = 0
+    undecodable_packets: int = 0
+    malformed_examples: list[tuple[int, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def bad_line(self, lineno: int, raw: bytes) -> None:
+        self.malformed += 1
+        if len(self.malformed_examples) < MAX_EXAMPLES:
+            text = raw[:100].decode("utf-8", "backslashreplace")
+            self.malformed_examples.append((lineno, text + ("…" if len(raw) > 100 else "")))
+
+
+def open_binary(path: str) -> BinaryIO:
+    """Open a path (or ``-`` for stdin) for binary reading, decompressing by magic bytes."""
+    if path == "-":
+        raw: BinaryIO = io.BufferedReader(sys.stdin.buffer)  # type: ignore[arg-type]
+    else:
+        try:
+            raw = open(path, "rb")  # noqa: SIM115 - closed by the caller
+        except IsADirectoryError:
+            raise InputError(f"{path} is a directory, not a log file") from None
+        except OSError as err:
+            raise InputError(f"cannot open {path}: {err.strerror or err}") from None
+    head = raw.peek(6)[:6] if hasattr(raw, "peek") else b""
+    if head.startswith(b"\x1f\x8b"):
+        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+    if head.startswith(b"BZh"):
+        return bz2.BZ2File(raw)  # type: ignore[return-value]
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return lzma.LZMAFile(raw)  # type: ignore[return-value]
+    return raw
+
+
+def iter_chunks(stream: BinaryIO, stats: FileStats) -> Iterator[bytes]:
+    """Chunks of whole lines (each ending in ``\\n``); a truncated stream ends with a warning.
+
+    A line longer than MAX_LINE_BYTES is counted malformed and skipped without being held.
+    """
+    carry = b""
+    skipping = False  # inside an overlong line, dropping bytes until its newline
+    while True:
+        try:
+            block = stream.read(CHUNK_BYTES)
+        except _DECODE_ERRORS as err:
+            stats.warnings.append(f"input ends early (truncated or corrupt compressed data: {err})")
+            block = b""
+        if not block:
+            break
+        if skipping:
+            nl = block.find(b"\n")
+            if nl < 0:
+                continue
+            block, skipping = block[nl + 1:], False
+        data = carry + block if carry else block
+        cut = data.rfind(b"\n") + 1
+        carry = data[cut:]
+        if len(carry) > MAX_LINE_BYTES:
+            stats.lines += 1
+            stats.bad_line(stats.lines, carry[:MAX_LINE_BYTES])
+            carry, skipping = b"", True
+        if cut:
+            yield data[:cut]
+    if carry and not skipping:
+        yield carry + b"\n"
+
+
+def _first_chunk(stream: BinaryIO, stats: FileStats) -> tuple[bytes, Iterator[bytes]]:
+    chunks = iter_chunks(stream, stats)
+    first = next(chunks, b"")
+    return first, chunks
+
+
+def _line_candidates(low: bytes, anchors: tuple[bytes, ...]) -> list[tuple[int, int]]:
+    """(start, end) of each line in a lower-cased chunk holding at least one anchor."""
+    spans: dict[int, int] = {}
+    for anchor in anchors:
+        i = low.find(anchor)
+        while i >= 0:
+            start = low.rfind(b"\n", 0, i) + 1
+            end = low.find(b"\n", i)
+            spans[start] = end
+            i = low.find(anchor, end)
+    return sorted(spans.items())
+
+
+class LogScanner:
+    """Turns one log stream into the parsed requests of the lines holding an anchor literal."""
+
+    def __init__(self, anchors: tuple[str, ...], fmt: str = "auto") -> None:
+        self.anchors = tuple(a.lower().encode() for a in anchors)
+        self.fmt = fmt
+
+    def scan(self, path: str, stats: FileStats) -> Iterator[tuple[Request | None, bytes]]:
+        """Yield (request, raw line) per candidate line; request is None when it is malformed."""
+        stream = open_binary(path)
+        try:
+            first, rest = _first_chunk(stream, stats)
+            fmt = self.fmt
+            if fmt == "auto":
+                if not first.strip():
+                    stats.format = "empty"
+                    return
+                sniffed = sniff_format(first[:65536])
+                if sniffed is None:
+                    raise InputError(
+                        f"{path}: cannot recognise the log format (tried Apache common/combined, "
+                        "nginx, IIS W3C); use --format common|combined|nginx|iis")
+                fmt = sniffed
+            stats.format = fmt
+            parser = make_parser(fmt)
+            yield from self._chunk(first, parser, stats)
+            for chunk in rest:
+                yield from self._chunk(chunk, parser, stats)
+        finally:
+            if path != "-":
+                stream.close()
+
+    def _chunk(self, chunk: bytes, parser: ClfParser | IisParser,
+               stats: FileStats) -> Iterator[tuple[Request | None, bytes]]:
+        n = chunk.count(b"\n")
+        if parser.marker is not None and chunk.count(parser.marker) == n:
+            before = stats.lines
+            stats.lines += n
+            for start, end in _line_candidates(chunk.lower(), self.anchors):
+                line = chunk[start:end].rstrip(b"\r")
+                req = parser.parse(line)
+                stats.parsed_candidates += 1
+                if req is None:
+                    stats.bad_line(before + chunk.count(b"\n", 0, start) + 1, line)
+                yield req, line
+            return
+        yield from self._lines(chunk, parser, stats)
+
+    def _lines(self, chunk: bytes, parser: ClfParser | IisParser,
+               stats: FileStats) -> Iterator[tuple[Request | None, bytes]]:
+        """The careful path: every line checked on its own."""
+        anchors = self.anchors
+        iis = isinstance(parser, IisParser)
+        for line in chunk.split(b"\n")[:-1]:
+            stats.lines += 1
+            line = line.rstrip(b"\r")
+            if not line.strip():
+                stats.blank += 1
+                continue
+            if iis and line[:1] == b"#":
+                stats.directives += 1
+                if not parser.directive(line):  # type: ignore[union-attr]
+                    stats.bad_line(stats.lines, line)
+                continue
+            low = line.lower()
+            if any(a in low for a in anchors):
+                req = parser.parse(line)
+                stats.parsed_candidates += 1
+                if req is None:
+                    stats.bad_line(stats.lines, line)
+                yield req, line
+            elif not parser.well_formed(line):
+                stats.bad_line(stats.lines, line)

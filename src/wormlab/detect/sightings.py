@@ -1,0 +1,180 @@
+"""From requests to sightings, per source and per hour: what the ``logs`` command reports.
+
+``scan_inputs`` runs every input (log or capture) through its reader and the rule set, and
+aggregates as it goes: memory grows with the number of distinct suspicious sources, never with
+the size of the input.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from wormlab.detect.log_formats import Request
+from wormlab.detect.log_reader import FileStats, LogScanner, open_binary
+from wormlab.detect.pcap_reader import is_capture, scan_capture
+from wormlab.detect.signatures import Rule, RuleSet
+
+
+@dataclass
+class SourceStats:
+    """Everything one source address did that matched a signature."""
+
+    source: str
+    first_s: float | None = None
+    last_s: float | None = None
+    count: int = 0
+    variants: Counter = field(default_factory=Counter)
+    rules: Counter = field(default_factory=Counter)
+    statuses: Counter = field(default_factory=Counter)
+    confidence: float = 0.0
+
+    def add(self, req: Request, rule: Rule) -> None:
+        self.count += 1
+        self.variants[rule.variant] += 1
+        self.rules[rule.id] += 1
+        self.statuses[req.status] += 1
+        self.confidence = max(self.confidence, rule.confidence)
+        t = req.time_s
+        if t is not None:
+            if self.first_s is None or t < self.first_s:
+                self.first_s = t
+            if self.last_s is None or t > self.last_s:
+                self.last_s = t
+
+
+def iso(t: float | None) -> str:
+    if t is None:
+        return "-"
+    return datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Report:
+    """Sightings of one scan: per source, per hour, per file."""
+
+    sources: dict[str, SourceStats] = field(default_factory=dict)
+    files: list[FileStats] = field(default_factory=list)
+    sightings_per_hour: Counter = field(default_factory=Counter)
+    by_variant: Counter = field(default_factory=Counter)
+    by_rule: Counter = field(default_factory=Counter)
+    sightings: int = 0
+    untimed_sightings: int = 0
+    hits_in_malformed_lines: int = 0
+
+    def add(self, req: Request, rule: Rule) -> None:
+        self.sightings += 1
+        self.by_variant[rule.variant] += 1
+        self.by_rule[rule.id] += 1
+        src = self.sources.get(req.source)
+        if src is None:
+            src = self.sources[req.source] = SourceStats(req.source)
+        src.add(req, rule)
+        if req.time_s is None:
+            self.untimed_sightings += 1
+        else:
+            self.sightings_per_hour[math.floor(req.time_s / 3600)] += 1
+
+    def source_rows(self) -> list[dict]:
+        """One dict per source, earliest first (sources without a time last)."""
+        rows = []
+        ordered = sorted(self.sources.values(),
+                         key=lambda s: (s.first_s is None, s.first_s or 0.0, s.source))
+        for s in ordered:
+            rows.append({
+                "source": s.source,
+                "variants": ";".join(v for v, _ in s.variants.most_common()),
+                "rules": ";".join(r for r, _ in s.rules.most_common()),
+                "confidence": s.confidence,
+                "first_seen": iso(s.first_s),
+                "last_seen": iso(s.last_s),
+                "count": s.count,
+                "statuses": ";".join(f"{k}:{v}" for k, v in sorted(s.statuses.items())),
+            })
+        return rows
+
+    def timeline_rows(self) -> list[dict]:
+        """Per UTC hour: sightings, sources first seen that hour, and cumulative unique sources."""
+        new_per_hour = Counter(math.floor(s.first_s / 3600) for s in self.sources.values()
+                               if s.first_s is not None)
+        hours = sorted(set(self.sightings_per_hour) | set(new_per_hour))
+        if not hours:
+            return []
+        rows, cumulative = [], 0
+        for h in range(hours[0], hours[-1] + 1):
+            cumulative += new_per_hour.get(h, 0)
+            rows.append({"hour": iso(h * 3600.0), "sightings": self.sightings_per_hour.get(h, 0),
+                         "new_sources": new_per_hour.get(h, 0), "unique_sources": cumulative})
+        return rows
+
+    def totals(self) -> dict:
+        return {
+            "inputs": len(self.files),
+            "lines": sum(f.lines for f in self.files),
+            "malformed_lines": sum(f.malformed for f in self.files),
+            "packets": sum(f.packets for f in self.files),
+            "sightings": self.sightings,
+            "untimed_sightings": self.untimed_sightings,
+            "hits_in_malformed_lines": self.hits_in_malformed_lines,
+            "sources": len(self.sources),
+            "by_variant": dict(self.by_variant.most_common()),
+            "by_rule": dict(self.by_rule.most_common()),
+        }
+
+    def to_dict(self) -> dict:
+        return {
+            "totals": self.totals(),
+            "files": [file_dict(f) for f in self.files],
+            "sources": self.source_rows(),
+            "timeline": self.timeline_rows(),
+        }
+
+
+def file_dict(f: FileStats) -> dict:
+    d = {"path": f.path, "kind": f.kind, "format": f.format, "lines": f.lines,
+         "malformed_lines": f.malformed, "blank_lines": f.blank,
+         "malformed_examples": [{"line": n, "text": t} for n, t in f.malformed_examples],
+         "warnings": list(f.warnings)}
+    if f.kind == "log":
+        d["directives"] = f.directives
+    else:
+        d["packets"], d["undecodable_packets"] = f.packets, f.undecodable_packets
+    return d
+
+
+def _looks_like_capture(path: str) -> bool:
+    if path == "-":
+        return False
+    stream = open_binary(path)
+    try:
+        head = stream.peek(4)[:4] if hasattr(stream, "peek") else stream.read(4)
+    finally:
+        stream.close()
+    return is_capture(head)
+
+
+def scan_inputs(paths: Iterable[str], rules: RuleSet, fmt: str = "auto") -> Report:
+    """Read every input (``-`` is stdin) and aggregate the sightings of ``rules``."""
+    report = Report()
+    scanner = LogScanner(rules.anchors, fmt)
+    for path in paths:
+        stats = FileStats(path)
+        report.files.append(stats)
+        if _looks_like_capture(path):
+            for req in scan_capture(path, stats):
+                rule = rules.match(req.target)
+                if rule is not None:
+                    report.add(req, rule)
+            continue
+        for req, raw in scanner.scan(path, stats):
+            if req is None:
+                if rules.match(raw.decode("utf-8", "backslashreplace")) is not None:
+                    report.hits_in_malformed_lines += 1
+                continue
+            rule = rules.match(req.target)
+            if rule is not None:
+                report.add(req, rule)
+    return report
