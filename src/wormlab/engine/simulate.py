@@ -1,0 +1,154 @@
+"""Turn a Scenario and a seed into a Result: set up host arrays, run the kernel, collect rows.
+
+One seed makes one run bit for bit: a ``SeedSequence(seed)`` spawns one stream for placing hosts
+and one for the dynamics, each a NumPy ``Generator`` that the compiled kernel draws from.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from wormlab.engine import kernel
+from wormlab.internet.address_space import place_hosts
+from wormlab.scenario import Scenario
+
+ProgressFn = Callable[[int, int], None]
+CHUNK_STEPS = 3600  # kernel calls between progress updates
+
+
+@dataclass
+class Population:
+    """Per-host state, one NumPy array per field (index = position in the sorted address array)."""
+
+    address: np.ndarray  # uint32, sorted
+    state: np.ndarray  # uint8: kernel.SUSCEPTIBLE .. OFFLINE
+    infection: np.ndarray  # int32 (n, 2): step of first infection (-1 never), infecting host (-1)
+    probe_rate_per_s: np.ndarray  # float64
+
+
+def step_schedule(sc: Scenario) -> tuple[int, np.ndarray, np.ndarray]:
+    """Number of steps, the calendar phase of each step and its patch probability."""
+    tw = sc.time
+    n_steps = int(round(tw.duration_s / tw.step_s))
+    start_epoch = tw.start.timestamp()
+    t_s = np.arange(n_steps, dtype=np.float64) * tw.step_s
+    days = np.floor((start_epoch + t_s) / 86400.0).astype("int64").astype("datetime64[D]")
+    day_of_month = (days - days.astype("datetime64[M]")).astype(np.int64) + 1
+    phase_of_day = np.zeros(32, dtype=np.int8)
+    codes = {"sleep": kernel.PHASE_SLEEP, "spread": kernel.PHASE_SPREAD, "flood": kernel.PHASE_FLOOD}
+    for ph in sc.worm.calendar:
+        phase_of_day[ph.days[0] : ph.days[1] + 1] = codes[ph.action]
+    phase = phase_of_day[day_of_month]
+    rate_per_h = np.zeros(n_steps)
+    for entry in sc.hosts.patch_schedule:
+        rate_per_h[t_s >= (entry.start - tw.start).total_seconds()] = entry.rate_per_h
+    patch_p = -np.expm1(-rate_per_h * tw.step_s / 3600.0)
+    return n_steps, phase, patch_p
+
+
+def draw_probe_rates(sc: Scenario, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Per-host probe rates with the scenario's mean and spread."""
+    w = sc.worm
+    mean = w.probe_rate_per_s
+    if w.probe_rate_distribution == "fixed":
+        return np.full(n, mean)
+    if w.probe_rate_distribution == "exponential":
+        return rng.exponential(mean, n)
+    if w.probe_rate_distribution == "lognormal":
+        sigma2 = math.log1p(w.probe_rate_cv**2)
+        return rng.lognormal(math.log(mean) - sigma2 / 2, math.sqrt(sigma2), n)
+    shape = 1.0 / w.probe_rate_cv**2
+    return rng.gamma(shape, mean / shape, n)
+
+
+def _seed_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
+    pop_ss, dyn_ss = np.random.SeedSequence(seed).spawn(2)
+    return np.random.default_rng(pop_ss), np.random.default_rng(dyn_ss)
+
+
+def new_population(sc: Scenario, rng: np.random.Generator) -> Population:
+    address = place_hosts(sc.internet, rng)
+    n = address.size
+    return Population(
+        address=address,
+        state=np.zeros(n, dtype=np.uint8),
+        infection=np.full((n, 2), -1, dtype=np.int32),
+        probe_rate_per_s=draw_probe_rates(sc, n, rng),
+    )
+
+
+def simulate(sc: Scenario, seed: int = 0, progress: ProgressFn | None = None):
+    """Run one outbreak of scenario ``sc`` with ``seed``; returns a :class:`wormlab.result.Result`."""
+    from wormlab.result import build_result
+
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        from wormlab.errors import WormlabError
+
+        raise WormlabError(f"seed must be a non-negative integer, got {seed!r}")
+    wall0 = time.perf_counter()
+    pop_rng, rng = _seed_streams(int(seed))
+    pop = new_population(sc, pop_rng)
+    n = pop.address.size
+    n_steps, phase, patch_p = step_schedule(sc)
+    dt_s = sc.time.step_s
+    steps_per_row = int(round(sc.time.record_every_s / dt_s))
+    n_rows = -(-n_steps // steps_per_row) + 1
+
+    order = np.arange(n, dtype=np.int32)
+    bnd = np.array([0, n, n, n, n], dtype=np.int64)
+    fen = np.zeros(n + 1 if sc.worm.probe_rate_distribution != "fixed" else 1)
+    rec = np.zeros((n_rows, len(kernel.REC_FIELDS)), dtype=np.int64)
+    ever = np.zeros(1, dtype=np.int64)
+
+    rates = pop.probe_rate_per_s
+    uniform_rate = float(rates[0]) if n and sc.worm.probe_rate_distribution == "fixed" else 0.0
+    seeds = np.sort(rng.choice(n, size=sc.worm.initial_infected, replace=False))[::-1]
+    for h in seeds:  # order is still the identity: host h sits at position h (high to low is safe)
+        kernel.infect_at(int(h), 0, -1, order, bnd, pop.state, pop.infection)
+        if uniform_rate == 0.0:
+            kernel.fen_add(fen, int(h), rates[h])
+    ever[0] = len(seeds)
+    rec[0, kernel.R_S], rec[0, kernel.R_I] = n - len(seeds), len(seeds)
+    rec[0, kernel.R_EVER] = len(seeds)
+
+    reboot_p = -math.expm1(-dt_s / (sc.hosts.mean_uptime_h * 3600.0)) if sc.hosts.mean_uptime_h > 0 else 0.0
+    offline_p = -math.expm1(-sc.hosts.offline_rate_per_h * dt_s / 3600.0)
+    space = float(2 ** sc.internet.address_bits)
+    for k0 in range(0, n_steps, CHUNK_STEPS):
+        k1 = min(n_steps, k0 + CHUNK_STEPS)
+        kernel.run_steps(rng, k0, k1, dt_s, phase, patch_p, reboot_p, offline_p,
+                         sc.worm.flood_packets_per_s, space, steps_per_row, uniform_rate, order, bnd,
+                         pop.state, pop.infection, pop.probe_rate_per_s, fen, rec, ever)
+        if progress is not None:
+            progress(k1, n_steps)
+    if n_steps % steps_per_row:  # last partial row still gets its snapshot
+        last = rec[-1]
+        last[kernel.R_S], last[kernel.R_I] = bnd[1] - bnd[0], bnd[2] - bnd[1]
+        last[kernel.R_P], last[kernel.R_O] = bnd[3] - bnd[2], bnd[4] - bnd[3]
+        last[kernel.R_EVER] = ever[0]
+    wall = time.perf_counter() - wall0
+    return build_result(sc, int(seed), pop, rec, dt_s, steps_per_row, n_steps, wall)
+
+
+def warm_up() -> float:
+    """Compile (or load from cache) the kernel on a tiny run; returns the seconds it took."""
+    from wormlab.scenario import scenario_from_dict
+
+    t0 = time.perf_counter()
+    tiny = scenario_from_dict(
+        {
+            "name": "warm-up",
+            "time": {"start": "2001-07-19T00:00:00Z", "end": "2001-07-19T00:02:00Z"},
+            "internet": {"vulnerable_hosts": 100, "address_bits": 16},
+            "worm": {"probe_rate_per_s": 10.0, "initial_infected": 2},
+            "hosts": {"mean_uptime_h": 1.0, "offline_rate_per_h": 0.1,
+                      "patch_schedule": [{"from": "2001-07-19T00:00:00Z", "rate_per_h": 0.1}]},
+        }
+    )
+    simulate(tiny, seed=0)
+    return time.perf_counter() - t0

@@ -1,0 +1,1 @@
+"""Where hosts live: the IPv4 address space, which /8s held hosts, and host placement."""

@@ -1,0 +1,162 @@
+"""Which addresses can hold hosts, and placing vulnerable hosts there without materialising 2^32.
+
+For the real 32-bit space a /8 can hold hosts when the IANA registry (shipped copy of
+``iana-ipv4-address-space.csv``, December 2021, source: IANA IPv4 Address Space Registry) lists it
+as ALLOCATED or LEGACY with a date on or before the scenario's ``registry_date``; inside those /8s
+the special-use blocks (RFC 1918, link-local, documentation, benchmarking) never hold hosts.
+Smaller spaces (``address_bits`` < 32, used for validation) are wholly usable.
+"""
+
+from __future__ import annotations
+
+import csv
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from wormlab.scenario import Internet
+
+SLASH8 = 1 << 24
+
+# Special-use blocks inside otherwise usable /8s: (first address, prefix length).
+# Whole reserved /8s (0, 10, 127, 224-255) are already RESERVED in the IANA registry.
+RESERVED_BLOCKS: tuple[tuple[str, int], ...] = (
+    ("0.0.0.0", 8),
+    ("10.0.0.0", 8),
+    ("100.64.0.0", 10),
+    ("127.0.0.0", 8),
+    ("169.254.0.0", 16),
+    ("172.16.0.0", 12),
+    ("192.0.0.0", 24),
+    ("192.0.2.0", 24),
+    ("192.88.99.0", 24),
+    ("192.168.0.0", 16),
+    ("198.18.0.0", 15),
+    ("198.51.100.0", 24),
+    ("203.0.113.0", 24),
+    ("224.0.0.0", 3),
+)
+
+
+def ip_to_int(text: str) -> int:
+    a, b, c, d = (int(x) for x in text.split("."))
+    return (a << 24) | (b << 16) | (c << 8) | d
+
+
+def int_to_ip(value: int) -> str:
+    value = int(value)
+    return f"{value >> 24 & 255}.{value >> 16 & 255}.{value >> 8 & 255}.{value & 255}"
+
+
+def ints_to_ips(values: np.ndarray) -> list[str]:
+    v = np.asarray(values, dtype=np.uint32)
+    parts = [(v >> s) & 255 for s in (24, 16, 8, 0)]
+    return [f"{a}.{b}.{c}.{d}" for a, b, c, d in zip(*(p.tolist() for p in parts))]
+
+
+@lru_cache(maxsize=1)
+def _iana_rows() -> tuple[tuple[int, str, str], ...]:
+    path = resources.files("wormlab") / "data" / "iana-ipv4-address-space.csv"
+    rows = []
+    with path.open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            prefix = int(row["Prefix"].split("/")[0])
+            rows.append((prefix, row["Date"], row["Status [1]"].strip().upper()))
+    return tuple(rows)
+
+
+@lru_cache(maxsize=64)
+def usable_slash8s(registry_date: str) -> tuple[int, ...]:
+    """The /8s allocated (or legacy) on or before ``registry_date`` (``YYYY-MM``)."""
+    return tuple(
+        prefix
+        for prefix, date, status in _iana_rows()
+        if status in ("ALLOCATED", "LEGACY") and date <= registry_date
+    )
+
+
+def _reserved_intervals_in(prefix: int) -> list[tuple[int, int]]:
+    """Reserved [lo, hi) offsets inside /8 ``prefix``."""
+    base = prefix << 24
+    out = []
+    for first, plen in RESERVED_BLOCKS:
+        lo = ip_to_int(first)
+        hi = lo + (1 << (32 - plen))
+        lo_c, hi_c = max(lo, base), min(hi, base + SLASH8)
+        if lo_c < hi_c:
+            out.append((lo_c - base, hi_c - base))
+    return sorted(out)
+
+
+def _allowed_intervals_in(prefix: int) -> list[tuple[int, int]]:
+    cur, out = 0, []
+    for lo, hi in _reserved_intervals_in(prefix):
+        if lo > cur:
+            out.append((cur, lo))
+        cur = max(cur, hi)
+    if cur < SLASH8:
+        out.append((cur, SLASH8))
+    return out
+
+
+def slash8_layout(internet: Internet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Usable /8 prefixes, their capacity (usable addresses) and relative density weight."""
+    if internet.address_bits < 32:
+        return np.array([0]), np.array([1 << internet.address_bits]), np.array([1.0])
+    prefixes = np.array(usable_slash8s(internet.registry_date), dtype=np.int64)
+    capacity = np.array(
+        [sum(hi - lo for lo, hi in _allowed_intervals_in(int(p))) for p in prefixes], dtype=np.int64
+    )
+    weights = np.array([internet.slash8_weights.get(str(int(p)), 1.0) for p in prefixes])
+    keep = (capacity > 0) & (weights > 0)
+    return prefixes[keep], capacity[keep], weights[keep]
+
+
+def routable_capacity(internet: Internet) -> int:
+    """How many addresses can hold a vulnerable host in this scenario's address space."""
+    _, capacity, _ = slash8_layout(internet)
+    return int(capacity.sum())
+
+
+def _reserved_mask(addresses: np.ndarray) -> np.ndarray:
+    bad = np.zeros(addresses.shape, dtype=bool)
+    for first, plen in RESERVED_BLOCKS:
+        net_mask = np.uint32((0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF)
+        bad |= (addresses & net_mask) == np.uint32(ip_to_int(first))
+    return bad
+
+
+def place_hosts(internet: Internet, rng: np.random.Generator) -> np.ndarray:
+    """Sorted, distinct ``uint32`` addresses of the vulnerable hosts.
+
+    Hosts are spread over /8s by a multinomial on usable capacity x weight (capped at capacity),
+    then placed uniformly inside their /8 by rejection: an address drawn in a reserved block or
+    already taken is drawn again, which yields a uniformly random set of usable addresses.
+    """
+    prefixes, capacity, weights = slash8_layout(internet)
+    n = internet.vulnerable_hosts
+    p = capacity * weights
+    counts = rng.multinomial(n, p / p.sum())
+    # Move any excess over a /8's capacity to the others (only matters for extreme weights).
+    while np.any(counts > capacity):
+        excess = int(np.maximum(counts - capacity, 0).sum())
+        counts = np.minimum(counts, capacity)
+        room = capacity - counts
+        counts += rng.multivariate_hypergeometric(room, excess) if excess <= room.sum() else room
+    full = internet.address_bits == 32
+    span = 1 << 24 if full else 1 << internet.address_bits
+    top = np.uint32(0xFF000000 if full else 0)
+    addresses = (np.repeat(prefixes, counts) << 24).astype(np.uint32)
+    addresses |= rng.integers(0, span, size=n, dtype=np.uint32)
+    while True:
+        redo = _reserved_mask(addresses) if full else np.zeros(n, dtype=bool)
+        if redo.any():
+            addresses[redo] = (addresses[redo] & top) | rng.integers(0, span, size=int(redo.sum()), dtype=np.uint32)
+            continue
+        addresses.sort()
+        redo[1:] = addresses[1:] == addresses[:-1]
+        k = int(redo.sum())
+        if k == 0:
+            return addresses
+        addresses[redo] = (addresses[redo] & top) | rng.integers(0, span, size=k, dtype=np.uint32)

@@ -1,0 +1,174 @@
+"""What a run produces: a time series, a per-host table and a summary, and how they are saved.
+
+Files are written under a temporary name and renamed into place, so an interrupted run never
+leaves a half-written file behind.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from wormlab.engine import kernel
+from wormlab.scenario import Scenario
+
+TIMESERIES_COLUMNS = (
+    "time",
+    "susceptible",
+    "infected",
+    "patched",
+    "offline",
+    "ever_infected",
+    "new_infections",
+    "probes_sent",
+    "hits_on_vulnerable",
+    "flood_packets_to_target",
+    "reboots",
+    "patches",
+)
+
+
+def iso_utc(ts: pd.Timestamp | Any) -> str:
+    """ISO 8601 in UTC with a trailing Z, e.g. ``2001-07-19T19:00:00Z``."""
+    return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Result:
+    """One run: ``timeseries`` (one row per record interval), ``hosts`` (one row per vulnerable
+    host) and ``summary`` (a JSON-ready dict)."""
+
+    scenario: Scenario
+    seed: int
+    timeseries: pd.DataFrame
+    hosts: pd.DataFrame
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def to_dir(self, out: str | Path, plot: bool = True) -> list[Path]:
+        """Write timeseries.parquet, hosts.parquet, summary.json (and infection.png) into ``out``."""
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        written = [
+            atomic_write(out / "timeseries.parquet", lambda p: self.timeseries.to_parquet(p, index=False)),
+            atomic_write(out / "hosts.parquet", lambda p: self.hosts.to_parquet(p, index=False)),
+            atomic_write(out / "scenario.json", lambda p: Path(p).write_text(self.scenario.model_dump_json(indent=2, by_alias=True))),
+            atomic_write(out / "summary.json", lambda p: Path(p).write_text(json.dumps(self.summary, indent=2) + "\n")),
+        ]
+        if plot:
+            from wormlab.report.infection_plot import save_infection_png
+
+            written.append(atomic_write(out / "infection.png", lambda p: save_infection_png(self, p)))
+        return written
+
+
+def atomic_write(path: Path, write: Callable[[str], Any]) -> Path:
+    """Call ``write(tmp_path)`` then rename the temporary file onto ``path``."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def build_result(sc: Scenario, seed: int, pop, rec: np.ndarray, dt_s: float, steps_per_row: int,
+                 n_steps: int, wall_s: float) -> Result:
+    start = pd.Timestamp(sc.time.start)
+    row_s = steps_per_row * dt_s
+    offsets = np.minimum(np.arange(rec.shape[0]) * steps_per_row, n_steps) * dt_s
+    ts = pd.DataFrame(rec, columns=list(kernel.REC_FIELDS))
+    ts.insert(0, "time", start + pd.to_timedelta(offsets, unit="s"))
+    ts = ts[list(TIMESERIES_COLUMNS)]
+    step = pop.infection[:, 0]
+    infected_at_s = np.where(step >= 0, step * dt_s, np.nan)
+    hosts = pd.DataFrame(
+        {
+            "address": pop.address,
+            "state": pd.Categorical.from_codes(pop.state.astype(np.int8), categories=list(kernel.STATE_NAMES)),
+            "infected_at": start + pd.to_timedelta(infected_at_s, unit="s"),
+            "infected_by": pop.infection[:, 1],
+            "probe_rate_per_s": pop.probe_rate_per_s.astype(np.float32),
+        }
+    )
+    result = Result(scenario=sc, seed=seed, timeseries=ts, hosts=hosts)
+    result.summary = summarise(sc, seed, ts, row_s, wall_s)
+    return result
+
+
+def early_doubling_minutes(ts: pd.DataFrame, vulnerable: int) -> float | None:
+    """Doubling time of ever-infected in the early exponential phase (0.1% to 2% of hosts)."""
+    ever = ts["ever_infected"].to_numpy(dtype=float)
+    lo, hi = max(vulnerable * 0.001, 20), vulnerable * 0.02
+    mask = (ever >= lo) & (ever <= hi)
+    if mask.sum() < 3:
+        return None
+    t_min = (ts["time"] - ts["time"].iloc[0]).dt.total_seconds().to_numpy()[mask] / 60.0
+    slope = np.polyfit(t_min, np.log(ever[mask]), 1)[0]
+    return float(math.log(2) / slope) if slope > 0 else None
+
+
+def summarise(sc: Scenario, seed: int, ts: pd.DataFrame, row_s: float, wall_s: float) -> dict[str, Any]:
+    """The summary contract of ``summary.json`` (see docs/results.md)."""
+    per_minute = ts["new_infections"].to_numpy() * (60.0 / row_s)
+    i_peak = int(np.argmax(per_minute)) if len(per_minute) else 0
+    times = ts["time"]
+    hourly_rows = ts[(times.dt.minute == 0) & (times.dt.second == 0)]
+    v = sc.internet.vulnerable_hosts
+    ever = ts["ever_infected"].to_numpy()
+    half = np.flatnonzero(ever >= v / 2)
+    flood_rows = ts["flood_packets_to_target"].to_numpy()
+    flood_pps = flood_rows / row_s
+    flood_start = _first_phase_time(sc, "flood")
+    after_flood = ts[times > flood_start] if flood_start is not None else ts.iloc[0:0]
+    doubling = early_doubling_minutes(ts, v)
+    return {
+        "scenario": sc.name,
+        "seed": seed,
+        "vulnerable_hosts": v,
+        "start": iso_utc(sc.time.start),
+        "end": iso_utc(sc.time.end),
+        "ever_infected": int(ever[-1]),
+        "infected_at_end": int(ts["infected"].iloc[-1]),
+        "patched_at_end": int(ts["patched"].iloc[-1]),
+        "peak_new_infections_per_minute": float(per_minute[i_peak]),
+        "peak_time": iso_utc(times.iloc[i_peak]),
+        "time_to_half_vulnerable": iso_utc(times.iloc[half[0]]) if half.size else None,
+        "early_doubling_minutes": round(doubling, 2) if doubling else None,
+        "hourly": [
+            {"time": iso_utc(r.time), "ever_infected": int(r.ever_infected), "infected": int(r.infected)}
+            for r in hourly_rows.itertuples()
+        ],
+        "probes_total": int(ts["probes_sent"].sum()),
+        "new_infections_after_flood_start": int(after_flood["new_infections"].sum()),
+        "flood_target": sc.worm.flood_target,
+        "flood_packets_total": int(flood_rows.sum()),
+        "flood_peak_packets_per_s": float(flood_pps.max()),
+        "flood_peak_bytes_per_s": float(flood_pps.max() * sc.worm.flood_packet_bytes),
+        "step_s": sc.time.step_s,
+        "wall_seconds": round(wall_s, 4),
+    }
+
+
+def _first_phase_time(sc: Scenario, action: str) -> pd.Timestamp | None:
+    """First midnight in the window whose day of month is in a calendar phase ``action``."""
+    days = {d for ph in sc.worm.calendar if ph.action == action for d in range(ph.days[0], ph.days[1] + 1)}
+    day = pd.Timestamp(sc.time.start).normalize()
+    end = pd.Timestamp(sc.time.end)
+    while day < end:
+        if day.day in days:
+            return max(day, pd.Timestamp(sc.time.start))
+        day += pd.Timedelta(days=1)
+    return None
