@@ -1,0 +1,197 @@
+"""Defender commands: ``logs`` (find worm requests in logs and captures) and ``infer``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from wormlab.cli.app import app
+
+_FILES = typer.Argument(..., help="Log files or captures (.pcap/.pcapng); '-' reads stdin. "
+                                  ".gz, .bz2 and .xz are read transparently.")
+_FORMAT = typer.Option("auto", "--format", help="auto, common, combined, nginx or iis.")
+_SIGS = typer.Option(None, "--signatures", help="Extra TOML signature file (repeatable).")
+_CSV = typer.Option(None, "--csv", help="Write the per-source table to this CSV file.")
+_RULE = typer.Option(None, "--rule", help="Signature ids that count (default codered-v1v2).")
+
+
+def _rules(signatures: list[Path] | None):
+    from wormlab.detect.signatures import load_ruleset
+
+    return load_ruleset(list(signatures or []))
+
+
+def _check_format(fmt: str) -> None:
+    from wormlab.detect.log_formats import FORMAT_NAMES
+    from wormlab.errors import InputError
+
+    if fmt not in FORMAT_NAMES:
+        raise InputError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMAT_NAMES)}")
+
+
+@app.command("logs")
+def logs_cmd(
+    files: list[str] = _FILES,
+    fmt: str = _FORMAT,
+    signatures: list[Path] = _SIGS,
+    as_json: bool = typer.Option(False, "--json", help="Print the whole report as JSON."),
+    csv_out: Path = _CSV,
+) -> None:
+    """Find Code Red, Nimda and their kin in web logs and packet captures."""
+    from wormlab.detect.sightings import scan_inputs
+
+    _check_format(fmt)
+    report = scan_inputs(files, _rules(signatures), fmt)
+    if csv_out is not None:
+        _write_csv(csv_out, report.source_rows())
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        _render_logs(report)
+    for f in report.files:
+        for w in f.warnings:
+            typer.echo(f"warning: {f.path}: {w}", err=True)
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    import csv
+
+    from wormlab.errors import InputError
+
+    fields = ["source", "variants", "rules", "confidence", "first_seen", "last_seen", "count",
+              "statuses"]
+    try:
+        with open(path, "w", newline="", encoding="utf-8") as out:
+            writer = csv.DictWriter(out, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
+    except OSError as err:
+        raise InputError(f"cannot write {path}: {err.strerror or err}") from None
+
+
+def _render_logs(report) -> None:
+    from rich.table import Table
+
+    console = _console()
+    sources = Table(title="Sources seen probing", title_justify="left")
+    for col in ("source", "variants", "conf.", "first seen (UTC)", "last seen (UTC)", "count",
+                "statuses"):
+        sources.add_column(col, justify="right" if col in ("count", "conf.") else "left")
+    rows = report.source_rows()
+    for r in rows[:200]:
+        sources.add_row(r["source"], r["variants"], f"{r['confidence']:.2f}", r["first_seen"],
+                        r["last_seen"], str(r["count"]), r["statuses"])
+    console.print(sources)
+    if len(rows) > 200:
+        console.print(f"… {len(rows) - 200} more sources (use --csv or --json for all)")
+    timeline = Table(title="Hourly timeline", title_justify="left")
+    for col in ("hour (UTC)", "sightings", "new sources", "unique sources"):
+        timeline.add_column(col, justify="left" if col.startswith("hour") else "right")
+    for r in report.timeline_rows():
+        timeline.add_row(r["hour"], str(r["sightings"]), str(r["new_sources"]),
+                         str(r["unique_sources"]))
+    console.print(timeline)
+    t = report.totals()
+    console.print(f"inputs {t['inputs']} · lines {t['lines']} · packets {t['packets']} · "
+                  f"malformed lines {t['malformed_lines']} · sightings {t['sightings']} · "
+                  f"sources {t['sources']}")
+    for variant, n in t["by_variant"].items():
+        console.print(f"  {variant}: {n}")
+    if t["hits_in_malformed_lines"]:
+        console.print(f"  signature text in malformed lines: {t['hits_in_malformed_lines']}")
+    for f in report.files:
+        for lineno, text in f.malformed_examples[:3]:
+            console.print(f"  malformed {f.path}:{lineno}: {text}", markup=False)
+
+
+def _console():
+    import sys
+
+    from rich.console import Console
+
+    # On a pipe, do not squeeze the table into 80 columns.
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+
+
+@app.command("infer")
+def infer_cmd(
+    files: list[str] = _FILES,
+    monitored: int = typer.Option(..., "--monitored-addresses",
+                                  help="How many addresses the logs cover (65536 for a /16)."),
+    probe_rate: float = typer.Option(None, "--probe-rate",
+                                     help="Probes per second per infected host; estimated from "
+                                          "repeat visits when omitted."),
+    rule_ids: list[str] = _RULE,
+    until: str = typer.Option(None, "--until", help="End of the window, ISO UTC time "
+                                                    "(default: the last sighting)."),
+    fmt: str = _FORMAT,
+    signatures: list[Path] = _SIGS,
+    bootstrap: int = typer.Option(100, "--bootstrap", help="Bootstrap refits for intervals."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
+    as_json: bool = typer.Option(False, "--json", help="Print the estimate as JSON."),
+) -> None:
+    """Estimate the global number of infected hosts from what a monitored block saw."""
+    from wormlab.detect.inference import estimate_dict, infer_outbreak
+    from wormlab.detect.sightings import scan_inputs
+    from wormlab.detect.signatures import RuleSet
+
+    _check_format(fmt)
+    rules = _rules(signatures)
+    chosen = RuleSet([rules.by_id(i) for i in (rule_ids or ["codered-v1v2"])])
+    report = scan_inputs(files, chosen, fmt)
+    timed = [s for s in report.sources.values() if s.first_s is not None]
+    first = [s.first_s for s in timed]
+    last = [s.last_s for s in timed]
+    counts = [s.count for s in timed]
+    est = infer_outbreak(first, last, counts, monitored, probe_rate, _parse_time(until),
+                         bootstrap=bootstrap, seed=seed)
+    d = estimate_dict(est)
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(d, indent=2))
+        return
+    _render_infer(d)
+
+
+def _parse_time(text: str | None) -> float | None:
+    if text is None:
+        return None
+    from datetime import UTC, datetime
+
+    from wormlab.errors import InputError
+
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"--until {text!r} is not an ISO time like 2001-07-20T00:00Z") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.timestamp()
+
+
+def _render_infer(d: dict) -> None:
+    from rich.table import Table
+
+    console = _console()
+    pct = round(d["confidence_level"] * 100)
+    how = "estimated from repeat visits" if d["probe_rate_estimated"] else "given"
+    console.print(f"sources seen {d['sources_seen']} by {d['end']} on "
+                  f"{d['monitored_addresses']} monitored addresses; probe rate "
+                  f"{d['probe_rate_per_s']:.3g}/s ({how})")
+    lo, hi = d["infected_at_end_ci"]
+    console.print(f"infected hosts at {d['end']}: {d['infected_at_end']:,.0f} "
+                  f"({pct}% interval {lo:,.0f}–{hi:,.0f})")
+    klo, khi = d["growth_rate_per_h_ci"]
+    console.print(f"logistic fit: plateau {d['plateau']:,.0f}, growth {d['growth_rate_per_h']:.2f}"
+                  f"/h ({klo:.2f}–{khi:.2f}), midpoint {d['midpoint']}")
+    table = Table(title="Hourly estimate", title_justify="left")
+    for col in ("time (UTC)", "sources seen", "infected (est.)", f"{pct}% interval"):
+        table.add_column(col, justify="left" if col.startswith("time") else "right")
+    for h in d["hourly"]:
+        table.add_row(h["time"], str(h["sources_seen"]), f"{h['infected']:,.0f}",
+                      f"{h['infected_lo']:,.0f}–{h['infected_hi']:,.0f}")
+    console.print(table)
