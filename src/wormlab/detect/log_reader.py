@@ -81,12 +81,9 @@ def iter_chunks(stream: BinaryIO, stats: FileStats) -> Iterator[bytes]:
     """
     carry = b""
     skipping = False  # inside an overlong line, dropping bytes until its newline
-    while True:
-        try:
-            block = stream.read(CHUNK_BYTES)
-        except _DECODE_ERRORS as err:
-            stats.warnings.append(f"input ends early (truncated or corrupt compressed data: {err})")
-            block = b""
+    ended = False
+    while not ended:
+        block, ended = _read_block(stream, stats)
         if not block:
             break
         if skipping:
@@ -105,6 +102,24 @@ def iter_chunks(stream: BinaryIO, stats: FileStats) -> Iterator[bytes]:
             yield data[:cut]
     if carry and not skipping:
         yield carry + b"\n"
+
+
+def _read_block(stream: BinaryIO, stats: FileStats) -> tuple[bytes, bool]:
+    """Up to CHUNK_BYTES; for a compressed stream that breaks, what came before the break."""
+    if not hasattr(stream, "read1") or isinstance(stream, io.BufferedReader):
+        return stream.read(CHUNK_BYTES), False
+    parts, size = [], 0
+    while size < CHUNK_BYTES:
+        try:
+            part = stream.read1(CHUNK_BYTES - size)
+        except _DECODE_ERRORS as err:
+            stats.warnings.append(f"input ends early (truncated or corrupt compressed data: {err})")
+            return b"".join(parts), True
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts), False
 
 
 def _first_chunk(stream: BinaryIO, stats: FileStats) -> tuple[bytes, Iterator[bytes]]:

@@ -1,0 +1,219 @@
+"""What one monitored block implies about the whole outbreak (the telescope method).
+
+A host scanning ``r`` addresses/s uniformly over IPv4 hits one of ``N`` monitored addresses in
+``t`` seconds with probability ``1 - (1 - N/2**32)**(r t)``, i.e. hits arrive as a Poisson process
+of rate ``lam = -r ln(1 - N/2**32)`` (about ``r N / 2**32``). A host infected at time ``tau`` is
+therefore first seen after an exponential delay, and the expected number of distinct sources seen
+by ``t`` is ``S(t) = I(t) - integral I'(tau) exp(-lam (t - tau)) dtau``. We assume the global
+infected count follows the Random Constant Spread logistic ``I(t) = K / (1 + exp(-k (t - t0)))``,
+fit ``K, k, t0`` to the observed cumulative unique sources by weighted least squares
+(``scipy.optimize.curve_fit``), and bootstrap over sources for intervals.
+
+The logistic fit here is deliberately small and self-contained; it can be folded into
+``wormlab.models`` (the RCS fit) later. Assumes hosts keep scanning until the end of the window,
+so cut the window where the worm stops (for Code Red, 00:00 UTC on the 20th).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from wormlab.errors import InputError
+
+IPV4_ADDRESSES = 2.0**32
+
+
+def hit_rate_per_s(probe_rate_per_s: float, monitored_addresses: int) -> float:
+    """Rate at which one uniformly scanning host hits the monitored block."""
+    return -probe_rate_per_s * math.log1p(-monitored_addresses / IPV4_ADDRESSES)
+
+
+def seen_probability(probe_rate_per_s: float, monitored_addresses: int, t_s: float) -> float:
+    """1 - (1 - N/2^32)^(r t): the chance a host scanning for t seconds has been seen."""
+    return 1.0 - (1.0 - monitored_addresses / IPV4_ADDRESSES) ** (probe_rate_per_s * t_s)
+
+
+def estimate_probe_rate_per_s(first_s: np.ndarray, end_s: float, counts: np.ndarray,
+                              monitored_addresses: int) -> float | None:
+    """Probe rate from repeat visits: the Poisson MLE of hits after the first per second.
+
+    Each source is exposed from its first sighting to the end of the window (the model's
+    assumption that hosts keep scanning); None when no source was seen twice.
+    """
+    span_s = float(np.sum(np.clip(end_s - first_s, 0.0, None)))
+    repeats = float(np.sum(counts - 1))
+    if span_s <= 0 or repeats <= 0:
+        return None
+    lam = repeats / span_s
+    return -lam / math.log1p(-monitored_addresses / IPV4_ADDRESSES)
+
+
+def logistic(t_h: np.ndarray, k_total: float, k_per_h: float, t0_h: float) -> np.ndarray:
+    return k_total / (1.0 + np.exp(-k_per_h * (t_h - t0_h)))
+
+
+def expected_seen(t_h: np.ndarray, k_total: float, k_per_h: float, t0_h: float,
+                  lam_per_h: float, step_h: float = 1 / 60) -> np.ndarray:
+    """Expected distinct sources seen by each time in ``t_h`` (increasing) under the model."""
+    start = min(t_h[0], t0_h - 12.0 / max(k_per_h, 1e-3))
+    grid = np.arange(start, t_h[-1] + step_h, step_h)
+    infected = logistic(grid, k_total, k_per_h, t0_h)
+    new = np.diff(infected, prepend=infected[0])
+    decay = math.exp(-lam_per_h * step_h)
+    # unseen(t) = sum of new infections, each still unseen with probability exp(-lam * age):
+    # a first-order recursion, exact on the grid.
+    from scipy.signal import lfilter
+
+    unseen = lfilter([math.exp(-lam_per_h * step_h / 2)], [1.0, -decay], new)
+    seen = infected - unseen
+    return np.interp(t_h, grid, seen)
+
+
+@dataclass
+class Fit:
+    k_total: float
+    k_per_h: float
+    t0_h: float
+
+    def infected(self, t_h: np.ndarray | float) -> np.ndarray:
+        return logistic(np.asarray(t_h, dtype=float), self.k_total, self.k_per_h, self.t0_h)
+
+
+def fit_growth(first_h: np.ndarray, end_h: float, lam_per_h: float, points: int = 96) -> Fit:
+    """Fit the logistic to the cumulative count of first sightings (times in hours)."""
+    from scipy.optimize import curve_fit
+
+    first_h = np.sort(first_h[first_h <= end_h])
+    if first_h.size < 10:
+        raise InputError(f"only {first_h.size} sources seen: too few to fit a growth curve "
+                         "(need at least 10)")
+    t_h = np.linspace(first_h[0], end_h, points)
+    observed = np.searchsorted(first_h, t_h, side="right").astype(float)
+    sigma = np.sqrt(np.maximum(observed, 1.0))
+    final = observed[-1]
+    p_end = 1.0 - math.exp(-lam_per_h * max(end_h - first_h[0], 1e-6))
+    guess = (max(final / max(p_end, 1e-3), final * 1.05), 1.0,
+             float(first_h[int(0.5 * (first_h.size - 1))]))
+
+    def model(t, log_k, k_per_h, t0_h):
+        return expected_seen(t, math.exp(log_k), k_per_h, t0_h, lam_per_h)
+
+    lo = (math.log(final), 0.05, first_h[0] - 48.0)
+    hi = (math.log(final * 1e4 + 10), 20.0, end_h + 48.0)
+    p0 = (min(max(math.log(guess[0]), lo[0] + 1e-6), hi[0] - 1e-6), guess[1], guess[2])
+    try:
+        params, _ = curve_fit(model, t_h, observed, p0=p0, sigma=sigma, bounds=(lo, hi),
+                              max_nfev=2000)
+    except (RuntimeError, ValueError) as err:
+        raise InputError(f"the growth curve did not fit these sightings: {err}") from None
+    return Fit(math.exp(params[0]), float(params[1]), float(params[2]))
+
+
+@dataclass
+class Estimate:
+    """The outbreak as inferred from one monitored block, with bootstrap intervals."""
+
+    monitored_addresses: int
+    probe_rate_per_s: float
+    probe_rate_estimated: bool
+    start_s: float
+    end_s: float
+    sources_seen: int
+    fit: Fit
+    infected_at_end: float
+    infected_at_end_ci: tuple[float, float]
+    plateau_ci: tuple[float, float]
+    k_per_h_ci: tuple[float, float]
+    hourly: list[dict] = field(default_factory=list)
+    bootstrap: int = 0
+    level: float = 0.95
+
+
+def _ci(values: np.ndarray, level: float) -> tuple[float, float]:
+    a = (1 - level) / 2
+    return float(np.quantile(values, a)), float(np.quantile(values, 1 - a))
+
+
+def infer_outbreak(first_s: np.ndarray, last_s: np.ndarray, counts: np.ndarray,
+                   monitored_addresses: int, probe_rate_per_s: float | None = None,
+                   end_s: float | None = None, bootstrap: int = 100, level: float = 0.95,
+                   seed: int = 0) -> Estimate:
+    """Estimate the global infected count over time from per-source sightings (epoch seconds)."""
+    if not 0 < monitored_addresses <= 2**32:
+        raise InputError("--monitored-addresses must be between 1 and 2^32")
+    first_s, last_s = np.asarray(first_s, float), np.asarray(last_s, float)
+    counts = np.asarray(counts, float)
+    if first_s.size == 0:
+        raise InputError("no timed sightings to infer from")
+    end = float(end_s if end_s is not None else last_s.max())
+    keep = first_s <= end
+    first_s, counts = first_s[keep], counts[keep]
+    estimated = probe_rate_per_s is None
+    rate = probe_rate_per_s
+    if rate is None:
+        rate = estimate_probe_rate_per_s(first_s, end, counts, monitored_addresses)
+        if rate is None:
+            raise InputError("cannot estimate the probe rate (no source was seen twice); "
+                             "give --probe-rate R")
+    if rate <= 0:
+        raise InputError("--probe-rate must be positive")
+    origin = math.floor(first_s.min() / 3600) * 3600.0
+    to_h = lambda t: (np.asarray(t, float) - origin) / 3600.0
+    end_h = float(to_h(end))
+    fit = fit_growth(to_h(first_s), end_h, hit_rate_per_s(rate, monitored_addresses) * 3600)
+    hours = np.arange(0.0, math.floor(end_h) + 1.0)
+    hours = np.append(hours[hours < end_h], end_h)
+    rng = np.random.default_rng(seed)
+    boot_curves, boot_k = [], []
+    for _ in range(bootstrap):
+        idx = rng.integers(0, first_s.size, first_s.size)
+        r_b = rate if not estimated else estimate_probe_rate_per_s(
+            first_s[idx], end, counts[idx], monitored_addresses) or rate
+        try:
+            f_b = fit_growth(to_h(first_s[idx]), end_h,
+                             hit_rate_per_s(r_b, monitored_addresses) * 3600)
+        except InputError:
+            continue
+        # Resampling the seen sources leaves out the chance in how many are still unseen:
+        # add it as Poisson noise around the replicate's expected unseen count.
+        infected_b = f_b.infected(hours)
+        lam_b_per_h = hit_rate_per_s(r_b, monitored_addresses) * 3600
+        unseen_b = np.clip(infected_b - expected_seen(hours, f_b.k_total, f_b.k_per_h,
+                                                      f_b.t0_h, lam_b_per_h), 0.0, None)
+        boot_curves.append(infected_b + rng.poisson(unseen_b) - unseen_b)
+        boot_k.append((f_b.k_total, f_b.k_per_h))
+    curves = np.array(boot_curves) if boot_curves else fit.infected(hours)[None, :]
+    ks = np.array(boot_k) if boot_k else np.array([[fit.k_total, fit.k_per_h]])
+    seen_sorted = np.sort(to_h(first_s))
+    hourly = []
+    for j, h in enumerate(hours):
+        lo, hi = _ci(curves[:, j], level)
+        hourly.append({"time": origin + h * 3600.0,
+                       "sources_seen": int(np.searchsorted(seen_sorted, h, side="right")),
+                       "infected": float(fit.infected(h)), "infected_lo": lo, "infected_hi": hi})
+    return Estimate(monitored_addresses, float(rate), estimated, float(first_s.min()), end,
+                    int(first_s.size), fit, float(fit.infected(end_h)),
+                    _ci(curves[:, -1], level), _ci(ks[:, 0], level), _ci(ks[:, 1], level),
+                    hourly, len(boot_curves), level)
+
+
+def estimate_dict(est: Estimate) -> dict:
+    from wormlab.detect.sightings import iso
+
+    return {
+        "monitored_addresses": est.monitored_addresses,
+        "probe_rate_per_s": est.probe_rate_per_s,
+        "probe_rate_estimated": est.probe_rate_estimated,
+        "start": iso(est.start_s), "end": iso(est.end_s),
+        "sources_seen": est.sources_seen,
+        "infected_at_end": est.infected_at_end,
+        "infected_at_end_ci": list(est.infected_at_end_ci),
+        "plateau": est.fit.k_total, "plateau_ci": list(est.plateau_ci),
+        "growth_rate_per_h": est.fit.k_per_h, "growth_rate_per_h_ci": list(est.k_per_h_ci),
+        "midpoint": iso(est.start_s - (est.start_s % 3600) + est.fit.t0_h * 3600),
+        "confidence_level": est.level, "bootstrap_fits": est.bootstrap,
+        "hourly": [dict(h, time=iso(h["time"])) for h in est.hourly],
+    }
