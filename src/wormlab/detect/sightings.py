@@ -7,7 +7,9 @@ the size of the input.
 
 from __future__ import annotations
 
+import lzma
 import math
+import zlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -151,6 +153,8 @@ def _looks_like_capture(path: str) -> bool:
     stream = open_binary(path)
     try:
         head = stream.peek(4)[:4] if hasattr(stream, "peek") else stream.read(4)
+    except (EOFError, OSError, zlib.error, lzma.LZMAError):
+        return False  # broken compressed data: the log reader reports it
     finally:
         stream.close()
     return is_capture(head)
