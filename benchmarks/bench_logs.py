@@ -1,0 +1,81 @@
+"""Benchmark ``wormlab logs`` on a generated Apache combined log with 1% Code Red lines.
+
+    python benchmarks/bench_logs.py [--lines 2000000] [--keep DIR]
+
+Writes the log to a temporary directory, times ``wormlab logs --json`` in a child process
+(one core), and ``grep -c default.ida`` on the same file in the same run, then prints lines/s,
+the ratio to grep and the child's peak RSS. Not a test: numbers depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def write_log(path: Path, lines: int, worm_share: float = 0.01, seed: int = 1) -> int:
+    rng = random.Random(seed)
+    pages = ["/index.html", "/images/logo.gif", "/news/2001/07/19.html", "/cgi-bin/search?q=iis",
+             "/favicon.ico", "/about.html"]
+    agents = ['"Mozilla/4.76 [en] (Windows NT 5.0; U)"',
+              '"Mozilla/4.0 (compatible; MSIE 5.5; Windows NT 5.0)"']
+    worm = "/default.ida?" + "N" * 224 + "%u9090%u6858%ucbd3%u7801%u9090%u6858%ucbd3%u7801=a"
+    written = 0
+    with open(path, "w", encoding="ascii") as out:
+        buf = []
+        for i in range(lines):
+            sec = i * 86400 // lines
+            stamp = f"19/Jul/2001:{sec // 3600:02d}:{sec // 60 % 60:02d}:{sec % 60:02d} +0000"
+            if rng.random() < worm_share:
+                src = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}"
+                buf.append(f'{src} - - [{stamp}] "GET {worm} HTTP/1.0" 400 - "-" "-"\n')
+            else:
+                src = f"192.168.{rng.randrange(256)}.{rng.randrange(256)}"
+                buf.append(f'{src} - - [{stamp}] "GET {rng.choice(pages)} HTTP/1.1" 200 '
+                           f'{rng.randrange(100, 50000)} "-" {rng.choice(agents)}\n')
+            if len(buf) >= 10000:
+                out.writelines(buf)
+                buf.clear()
+        out.writelines(buf)
+        written = out.tell()
+    return written
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--lines", type=int, default=2_000_000)
+    ap.add_argument("--keep", type=Path, help="write the log here instead of a temp dir")
+    args = ap.parse_args()
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="wormlab-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / "access.log"
+    size = write_log(log, args.lines)
+    print(f"log: {log} ({size / 1e6:.0f} MB, {args.lines} lines, 1% worm)")
+    subprocess.run(["cat", str(log)], stdout=subprocess.DEVNULL, check=True)  # warm the cache
+
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", "from wormlab.cli import main; main()",
+                           "logs", str(log), "--json"], stdout=subprocess.DEVNULL, check=True)
+    wormlab_s = time.perf_counter() - t0
+    rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    t0 = time.perf_counter()
+    grep = subprocess.run(["grep", "-c", "default.ida", str(log)], capture_output=True,
+                          text=True, check=False)
+    grep_s = time.perf_counter() - t0
+    print(f"wormlab logs: {wormlab_s:.2f} s, {args.lines / wormlab_s / 1e6:.2f} M lines/s, "
+          f"{size / wormlab_s / 1e6:.0f} MB/s, peak RSS {rss_mb:.0f} MB (exit {proc.returncode})")
+    print(f"grep -c default.ida: {grep_s:.2f} s (count {grep.stdout.strip()}); "
+          f"wormlab/grep time ratio {wormlab_s / grep_s:.1f}x")
+    if args.keep is None:
+        shutil.rmtree(folder)
+
+
+if __name__ == "__main__":
+    main()
