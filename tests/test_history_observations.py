@@ -16,7 +16,7 @@ def test_every_number_has_a_source_and_a_confidence():
     assert len(records) >= 20
     for obs in records:
         assert obs.confidence in CONFIDENCES, obs.id
-        assert obs.source and len(obs.citation) > 20, obs.id
+        assert obs.source and len(obs.citation) > 20 and obs.source_short, obs.id
         assert obs.value is not None or obs.at is not None, obs.id
     assert len({o.id for o in records}) == len(records)
 
@@ -54,6 +54,7 @@ def test_frame_has_one_row_per_observation():
 
 GOOD = """
 [sources.a]
+short = "Someone 2001"
 citation = "Someone, Something, 2001"
 
 [[observation]]

@@ -33,6 +33,7 @@ class Observation:
     confidence: str
     source: str  # the key in [sources]
     citation: str  # the full reference for that key
+    source_short: str  # e.g. "Moore, Shannon, Brown, IMW 2002", for tables
     value: float | None = None
     at: datetime | None = None  # UTC
     where: str | None = None
@@ -65,8 +66,8 @@ def _load(path: str) -> tuple[Observation, ...]:
         raise InputError(f"{path}: cannot read the history dataset: {exc}") from None
     sources = data.get("sources", {})
     for key, entry in sources.items():
-        if set(entry) != {"citation"} or not str(entry["citation"]).strip():
-            raise InputError(f"{path}: source {key!r} must have exactly one key, 'citation'")
+        if set(entry) != {"citation", "short"} or not all(str(v).strip() for v in entry.values()):
+            raise InputError(f"{path}: source {key!r} must have exactly 'citation' and 'short'")
     records = []
     seen: set[str] = set()
     for raw in data.get("observation", []):
@@ -108,7 +109,7 @@ def _record(path: str, raw: dict, sources: dict, seen: set[str]) -> Observation:
     return Observation(
         id=rid, event=raw["event"], quantity=raw["quantity"], unit=raw["unit"],
         relation=raw["relation"], confidence=raw["confidence"], source=raw["source"],
-        citation=sources[raw["source"]]["citation"],
+        citation=sources[raw["source"]]["citation"], source_short=sources[raw["source"]]["short"],
         value=float(value) if value is not None else None, at=at,
         where=raw.get("where"), note=raw.get("note"),
     )

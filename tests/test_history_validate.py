@@ -1,0 +1,71 @@
+"""`wormlab validate`: the verdict logic on synthetic ensembles, and the command end to end."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from wormlab.cli import main
+from wormlab.history.validate import Check, _checks, evaluate, verdict
+
+
+def _check(low=None, high=None, every_run=False, obs="codered-0719.peak_rate"):
+    return Check("x", obs, lambda r: 0.0, low, high, "band", "u", every_run=every_run)
+
+
+def test_median_decides_unless_every_run_is_required():
+    metrics = np.array([[1.0], [5.0], [6.0], [7.0], [9.0]])
+    (ok,) = evaluate("s", [_check(low=4.0)], metrics)
+    assert ok.passed and ok.simulated_median == 6.0 and ok.low < 6.0 < ok.high
+    (strict,) = evaluate("s", [_check(low=4.0, every_run=True)], metrics)
+    assert not strict.passed  # one run at 1.0 is below the band
+    (upper,) = evaluate("s", [_check(high=5.0)], metrics)
+    assert not upper.passed
+
+
+def test_unmeasurable_runs_fail_with_a_note():
+    (r,) = evaluate("s", [_check(low=0.0)], np.array([[np.nan], [np.nan]]))
+    assert r.passed is False and "not measurable" in r.note
+
+
+def test_soft_failures_do_not_change_the_verdict():
+    metrics = np.array([[3000.0, 0.1], [3100.0, 0.1], [2900.0, 0.1]])
+    checks = [_check(low=2000.0), _check(low=0.25, high=0.75, obs="codered-0719.stopped_before_midnight")]
+    firm, soft = evaluate("s", checks, metrics)
+    assert firm.passed and firm.confidence == "firm"
+    assert not soft.passed and soft.confidence == "soft"
+    assert verdict([firm, soft])
+    assert not verdict(evaluate("s", [_check(low=5000.0)], metrics))
+
+
+def test_every_check_points_at_a_real_observation():
+    for checks in _checks().values():
+        for check in checks:
+            evaluate("s", [check], np.array([[1.0]]))  # raises if the observation id is unknown
+
+
+def test_validate_command_json_contract(capsys):
+    code = main(["validate", "--runs", "3", "--json"])
+    out, _ = capsys.readouterr()
+    doc = json.loads(out)
+    keys = {"check", "observed", "source", "confidence", "simulated_median", "low", "high", "passed"}
+    assert all(keys <= set(item) for item in doc)
+    ran = [d for d in doc if d["passed"] is not None]
+    assert {d["scenario"] for d in ran} >= {"codered-2001-07-19"}
+    firm_ok = all(d["passed"] for d in ran if d["confidence"] == "firm")
+    assert code == (0 if firm_ok else 2)
+
+
+def test_a_miscalibrated_worm_fails_validation(capsys):
+    code = main(["validate", "--runs", "2", "--json", "--set", "worm.probe_rate_per_s=2.0"])
+    out, err = capsys.readouterr()
+    failed = {d["check"] for d in json.loads(out) if d["passed"] is False and d["confidence"] == "firm"}
+    assert code == 2
+    assert "peak new infections per minute" in failed
+    assert err.startswith("error: validation failed") and "peak new infections" in err
+
+
+def test_bad_runs_exit_2(capsys):
+    assert main(["validate", "--runs", "0"]) == 2
+    assert "--runs" in capsys.readouterr().err
