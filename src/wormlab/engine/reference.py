@@ -1,0 +1,98 @@
+"""A deliberately plain per-probe engine, to prove the fast one exact.
+
+Every probe gets an address and the address is looked up in a table of the whole (small) space;
+every host flips its own coins for reboot, patch and going offline. Same scenario semantics and
+step order as ``engine/kernel.py``; only for address spaces up to 2^24 and for tests and
+validation, never for users' big runs.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from wormlab.engine import kernel
+from wormlab.engine.simulate import _seed_streams, new_population, step_schedule
+from wormlab.errors import WormlabError
+from wormlab.scenario import Scenario
+
+MAX_BITS = 24
+
+S, I, P, O = kernel.SUSCEPTIBLE, kernel.INFECTED, kernel.PATCHED, kernel.OFFLINE
+
+
+def simulate_reference(sc: Scenario, seed: int = 0):
+    """Run scenario ``sc`` probe by probe; returns a Result like ``wormlab.simulate``."""
+    from wormlab.result import build_result
+
+    bits = sc.internet.address_bits
+    if bits > MAX_BITS:
+        raise WormlabError(f"the reference engine needs internet.address_bits <= {MAX_BITS}, got {bits}")
+    wall0 = time.perf_counter()
+    pop_rng, rng = _seed_streams(seed)
+    pop = new_population(sc, pop_rng)  # same hosts and rates as the fast engine for this seed
+    n = pop.address.size
+    host_at = np.full(1 << bits, -1, dtype=np.int64)
+    host_at[pop.address] = np.arange(n)
+    state, infection, rate = pop.state, pop.infection, pop.probe_rate_per_s
+
+    n_steps, phase, patch_p = step_schedule(sc)
+    dt_s = sc.time.step_s
+    steps_per_row = int(round(sc.time.record_every_s / dt_s))
+    rec = np.zeros((-(-n_steps // steps_per_row) + 1, len(kernel.REC_FIELDS)), dtype=np.int64)
+
+    seeds = rng.choice(n, size=sc.worm.initial_infected, replace=False)
+    state[seeds] = I
+    infection[seeds, 0] = 0
+    rec[0, kernel.R_S], rec[0, kernel.R_I], rec[0, kernel.R_EVER] = n - len(seeds), len(seeds), len(seeds)
+    reboot_p = -math.expm1(-dt_s / (sc.hosts.mean_uptime_h * 3600.0)) if sc.hosts.mean_uptime_h > 0 else 0.0
+    offline_p = -math.expm1(-sc.hosts.offline_rate_per_h * dt_s / 3600.0)
+
+    for k in range(n_steps):
+        row = rec[k // steps_per_row + 1]
+        infected = np.flatnonzero(state == I)
+        # 1. worm: every probe, one by one
+        if phase[k] == kernel.PHASE_SPREAD and infected.size:
+            counts = rng.poisson(rate[infected] * dt_s)
+            sources = np.repeat(infected, counts)
+            targets = host_at[rng.integers(0, 1 << bits, size=sources.size)]
+            row[kernel.R_PROBES] += sources.size
+            online = targets >= 0
+            online[online] = state[targets[online]] != O
+            row[kernel.R_HITS] += int(online.sum())
+            victim = online.copy()
+            victim[online] = state[targets[online]] == S
+            order = rng.permutation(np.flatnonzero(victim))  # probes in random order: first one wins
+            hit_hosts, first = np.unique(targets[order], return_index=True)
+            winners = sources[order[first]]
+            state[hit_hosts] = I
+            fresh = infection[hit_hosts, 0] < 0
+            infection[hit_hosts[fresh], 0] = k + 1
+            infection[hit_hosts[fresh], 1] = winners[fresh]
+            row[kernel.R_NEW] += hit_hosts.size
+        # 2. reboots
+        if reboot_p > 0:
+            inf = np.flatnonzero(state == I)
+            cured = inf[rng.random(inf.size) < reboot_p]
+            state[cured] = S
+            row[kernel.R_REBOOTS] += cured.size
+        # 3. patching
+        if patch_p[k] > 0:
+            cand = np.flatnonzero((state == S) | (state == I))
+            done = cand[rng.random(cand.size) < patch_p[k]]
+            state[done] = P
+            row[kernel.R_PATCHES] += done.size
+        # 4. offline
+        if offline_p > 0:
+            cand = np.flatnonzero(state != O)
+            state[cand[rng.random(cand.size) < offline_p]] = O
+        # 5. flood
+        if phase[k] == kernel.PHASE_FLOOD and sc.worm.flood_packets_per_s > 0:
+            n_inf = int((state == I).sum())
+            row[kernel.R_FLOOD] += int(rng.poisson(sc.worm.flood_packets_per_s * dt_s, size=n_inf).sum())
+        if (k + 1) % steps_per_row == 0 or k == n_steps - 1:
+            row[kernel.R_S:kernel.R_O + 1] = np.bincount(state, minlength=4)[:4]
+            row[kernel.R_EVER] = int((infection[:, 0] >= 0).sum())
+    return build_result(sc, seed, pop, rec, dt_s, steps_per_row, n_steps, time.perf_counter() - wall0)
