@@ -95,14 +95,17 @@ def build_result(sc: Scenario, seed: int, pop, rec: np.ndarray, dt_s: float, ste
     ts = pd.DataFrame(rec, columns=list(kernel.REC_FIELDS))
     ts.insert(0, "time", start + pd.to_timedelta(offsets, unit="s"))
     ts = ts[list(TIMESERIES_COLUMNS)]
-    step = pop.infection[:, 0]
-    infected_at_s = np.where(step >= 0, step * dt_s, np.nan)
+    def at(col: int) -> pd.Series:
+        step = pop.infection[:, col]
+        return start + pd.to_timedelta(np.where(step >= 0, step * dt_s, np.nan), unit="s")
+
     hosts = pd.DataFrame(
         {
             "address": pop.address,
             "state": pd.Categorical.from_codes(pop.state.astype(np.int8), categories=list(kernel.STATE_NAMES)),
-            "infected_at": start + pd.to_timedelta(infected_at_s, unit="s"),
+            "infected_at": at(0),
             "infected_by": pop.infection[:, 1],
+            "last_cured_at": at(2),
             "probe_rate_per_s": pop.probe_rate_per_s.astype(np.float32),
         }
     )

@@ -136,8 +136,8 @@ def _pick_source(rng, fen, total, state):
 def infect_at(j, step, source, order, bnd, state, infection):
     """Infect the susceptible host at position ``j``; returns True on its first infection.
 
-    ``infection[h] = (step at whose end h was first infected, index of its infecting host)``,
-    kept side by side so that one cache line serves both.
+    ``infection[h] = (step at whose end h was first infected, index of its infecting host,
+    step at whose end it last stopped being infected)``, side by side so one cache line serves all.
     """
     h = move_at(j, INFECTED, order, bnd, state)
     if infection[h, 0] < 0:
@@ -223,6 +223,7 @@ def run_steps(
                 n = rng.binomial(n_inf, reboot_p)
                 for _ in range(n):
                     h = move_at(bnd[1] + rng.integers(0, bnd[2] - bnd[1]), SUSCEPTIBLE, order, bnd, state)
+                    infection[h, 2] = k + 1
                     if uniform_rate <= 0.0:
                         fen_add(fen, h, -rate[h])
                 rec[row, R_REBOOTS] += n
@@ -232,8 +233,11 @@ def run_steps(
             n = rng.binomial(bnd[2], pp)
             for _ in range(n):
                 j = rng.integers(0, bnd[2])
-                if uniform_rate <= 0.0 and state[order[j]] == INFECTED:
-                    fen_add(fen, order[j], -rate[order[j]])
+                h = order[j]
+                if state[h] == INFECTED:
+                    infection[h, 2] = k + 1
+                    if uniform_rate <= 0.0:
+                        fen_add(fen, h, -rate[h])
                 move_at(j, PATCHED, order, bnd, state)
             rec[row, R_PATCHES] += n
         # 4. hosts going offline
@@ -241,8 +245,11 @@ def run_steps(
             n = rng.binomial(bnd[3], offline_p)
             for _ in range(n):
                 j = rng.integers(0, bnd[3])
-                if uniform_rate <= 0.0 and state[order[j]] == INFECTED:
-                    fen_add(fen, order[j], -rate[order[j]])
+                h = order[j]
+                if state[h] == INFECTED:
+                    infection[h, 2] = k + 1
+                    if uniform_rate <= 0.0:
+                        fen_add(fen, h, -rate[h])
                 move_at(j, OFFLINE, order, bnd, state)
         # 5. flood at the target
         if phase[k] == PHASE_FLOOD and flood_pps > 0.0:

@@ -77,17 +77,21 @@ def simulate_reference(sc: Scenario, seed: int = 0):
             inf = np.flatnonzero(state == I)
             cured = inf[rng.random(inf.size) < reboot_p]
             state[cured] = S
+            infection[cured, 2] = k + 1
             row[kernel.R_REBOOTS] += cured.size
         # 3. patching
         if patch_p[k] > 0:
             cand = np.flatnonzero((state == S) | (state == I))
             done = cand[rng.random(cand.size) < patch_p[k]]
+            infection[done[state[done] == I], 2] = k + 1
             state[done] = P
             row[kernel.R_PATCHES] += done.size
         # 4. offline
         if offline_p > 0:
             cand = np.flatnonzero(state != O)
-            state[cand[rng.random(cand.size) < offline_p]] = O
+            gone = cand[rng.random(cand.size) < offline_p]
+            infection[gone[state[gone] == I], 2] = k + 1
+            state[gone] = O
         # 5. flood
         if phase[k] == kernel.PHASE_FLOOD and sc.worm.flood_packets_per_s > 0:
             n_inf = int((state == I).sum())

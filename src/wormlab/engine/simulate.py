@@ -27,7 +27,7 @@ class Population:
 
     address: np.ndarray  # uint32, sorted
     state: np.ndarray  # uint8: kernel.SUSCEPTIBLE .. OFFLINE
-    infection: np.ndarray  # int32 (n, 2): step of first infection (-1 never), infecting host (-1)
+    infection: np.ndarray  # int32 (n, 3): step first infected (-1 never), infecting host (-1), step last cured (-1)
     probe_rate_per_s: np.ndarray  # float64
 
 
@@ -77,7 +77,7 @@ def new_population(sc: Scenario, rng: np.random.Generator) -> Population:
     return Population(
         address=address,
         state=np.zeros(n, dtype=np.uint8),
-        infection=np.full((n, 2), -1, dtype=np.int32),
+        infection=np.full((n, 3), -1, dtype=np.int32),
         probe_rate_per_s=draw_probe_rates(sc, n, rng),
     )
 
