@@ -14,6 +14,7 @@ import bz2
 import gzip
 import io
 import lzma
+import re
 import sys
 import zlib
 from collections.abc import Iterator
@@ -128,16 +129,43 @@ def _first_chunk(stream: BinaryIO, stats: FileStats) -> tuple[bytes, Iterator[by
     return first, chunks
 
 
-def _line_candidates(low: bytes, anchors: tuple[bytes, ...]) -> list[tuple[int, int]]:
+def anchor_patterns(anchors: tuple[bytes, ...]) -> list[re.Pattern[bytes]]:
+    """Few regexes that together find every anchor, each led by one literal byte.
+
+    A pattern that starts with a literal byte is searched by ``re`` at memchr-like speed, while
+    a plain alternation is tried at every position (about 7x slower). Any substring of an
+    anchor is a valid, looser anchor, so each anchor is cut to start at a byte it shares with
+    others (``/..`` becomes ``..``), and anchors are grouped greedily by that byte.
+    """
+    left, out = set(anchors), []
+    while left:
+        counts: dict[int, int] = {}
+        for a in left:
+            for c in set(a):
+                counts[c] = counts.get(c, 0) + 1
+        # the byte shared by most anchors; ties: the one leaving the longest cut anchors
+        lead = max(counts, key=lambda c: (counts[c], min(len(a) - a.index(c) for a in left
+                                                         if c in a), -c))
+        cut = {a[a.index(lead):] for a in left if lead in a}
+        cut = {a for a in cut if not any(o != a and o in a for o in cut)}
+        tails = sorted((re.escape(a[1:]) for a in cut), key=len, reverse=True)
+        body = b"(?:" + b"|".join(tails) + b")" if all(tails) else b""
+        out.append(re.compile(re.escape(bytes([lead])) + body))
+        left = {a for a in left if lead not in a}
+    return out
+
+
+def _line_candidates(low: bytes, patterns: list[re.Pattern[bytes]]) -> list[tuple[int, int]]:
     """(start, end) of each line in a lower-cased chunk holding at least one anchor."""
     spans: dict[int, int] = {}
-    for anchor in anchors:
-        i = low.find(anchor)
-        while i >= 0:
+    for rx in patterns:
+        m = rx.search(low)
+        while m is not None:
+            i = m.start()
             start = low.rfind(b"\n", 0, i) + 1
             end = low.find(b"\n", i)
             spans[start] = end
-            i = low.find(anchor, end)
+            m = rx.search(low, end)
     return sorted(spans.items())
 
 
@@ -146,6 +174,7 @@ class LogScanner:
 
     def __init__(self, anchors: tuple[str, ...], fmt: str = "auto") -> None:
         self.anchors = tuple(a.lower().encode() for a in anchors)
+        self.patterns = anchor_patterns(self.anchors)
         self.fmt = fmt
 
     def scan(self, path: str, stats: FileStats) -> Iterator[tuple[Request | None, bytes]]:
@@ -179,7 +208,7 @@ class LogScanner:
         if parser.marker is not None and chunk.count(parser.marker) == n:
             before = stats.lines
             stats.lines += n
-            for start, end in _line_candidates(chunk.lower(), self.anchors):
+            for start, end in _line_candidates(chunk.lower(), self.patterns):
                 line = chunk[start:end].rstrip(b"\r")
                 req = parser.parse(line)
                 stats.parsed_candidates += 1

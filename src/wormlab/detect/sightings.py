@@ -29,23 +29,31 @@ class SourceStats:
     first_s: float | None = None
     last_s: float | None = None
     count: int = 0
-    variants: Counter = field(default_factory=Counter)
-    rules: Counter = field(default_factory=Counter)
-    statuses: Counter = field(default_factory=Counter)
+    variants: dict[str, int] = field(default_factory=dict)
+    rules: dict[str, int] = field(default_factory=dict)
+    statuses: dict[str, int] = field(default_factory=dict)
     confidence: float = 0.0
 
     def add(self, req: Request, rule: Rule) -> None:
+        # plain dicts, not Counters: a worm-heavy log creates one of these per source
         self.count += 1
-        self.variants[rule.variant] += 1
-        self.rules[rule.id] += 1
-        self.statuses[req.status] += 1
-        self.confidence = max(self.confidence, rule.confidence)
+        v, r, s = self.variants, self.rules, self.statuses
+        v[rule.variant] = v.get(rule.variant, 0) + 1
+        r[rule.id] = r.get(rule.id, 0) + 1
+        s[req.status] = s.get(req.status, 0) + 1
+        if rule.confidence > self.confidence:
+            self.confidence = rule.confidence
         t = req.time_s
         if t is not None:
             if self.first_s is None or t < self.first_s:
                 self.first_s = t
             if self.last_s is None or t > self.last_s:
                 self.last_s = t
+
+
+def _by_count(counts: dict[str, int]) -> list[str]:
+    """Keys, most frequent first (ties in insertion order, like ``Counter.most_common``)."""
+    return sorted(counts, key=lambda k: -counts[k])
 
 
 def iso(t: float | None) -> str:
@@ -88,8 +96,8 @@ class Report:
         for s in ordered:
             rows.append({
                 "source": s.source,
-                "variants": ";".join(v for v, _ in s.variants.most_common()),
-                "rules": ";".join(r for r, _ in s.rules.most_common()),
+                "variants": ";".join(_by_count(s.variants)),
+                "rules": ";".join(_by_count(s.rules)),
                 "confidence": s.confidence,
                 "first_seen": iso(s.first_s),
                 "last_seen": iso(s.last_s),

@@ -61,13 +61,25 @@ class RuleSet:
         # Keep only literals that contain no shorter literal: fewer substring searches per chunk.
         self.anchors = tuple(sorted(
             lit for lit in lits if not any(o != lit and o in lit for o in lits)))
+        self._memo: dict[str, Rule | None] = {}
 
     def match(self, target: str) -> Rule | None:
-        """The best rule that matches a request target, or None."""
+        """The best rule that matches a request target, or None.
+
+        Worms repeat one request verbatim, so answers are remembered (a bounded memo).
+        """
+        memo = self._memo
+        if target in memo:
+            return memo[target]
+        found = None
         for rule in self.rules:
             if rule.matches(target):
-                return rule
-        return None
+                found = rule
+                break
+        if len(memo) >= 65536:
+            memo.clear()
+        memo[target] = found
+        return found
 
     def by_id(self, rule_id: str) -> Rule:
         for rule in self.rules:
