@@ -53,7 +53,8 @@ def run_app(args: list[str]) -> int:
     from wormlab.errors import WormlabError
 
     try:
-        app(args=args, prog_name="wormlab", standalone_mode=False)
+        # In non-standalone mode click returns the code of an Exit (130 on Ctrl-C) instead of raising.
+        rv = app(args=args, prog_name="wormlab", standalone_mode=False)
     except WormlabError as err:
         typer.echo(f"error: {err}", err=True)
         return int(ExitStatus.BAD_INPUT)
@@ -74,4 +75,4 @@ def run_app(args: list[str]) -> int:
             typer.echo("aborted", err=True)
             return 130
         raise
-    return 0
+    return rv if isinstance(rv, int) else 0

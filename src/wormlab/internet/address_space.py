@@ -127,6 +127,24 @@ def _reserved_mask(addresses: np.ndarray) -> np.ndarray:
     return bad
 
 
+def _place_dense(prefixes, capacity, counts, bits: int, rng: np.random.Generator) -> np.ndarray:
+    """Placement by sampling offsets without replacement, for /8s (or small spaces) mostly full."""
+    chunks = []
+    for prefix, cap, count in zip(prefixes.tolist(), capacity.tolist(), counts.tolist()):
+        idx = np.sort(rng.choice(cap, size=count, replace=False))
+        if bits < 32:
+            chunks.append(idx.astype(np.uint32))
+            continue
+        intervals = _allowed_intervals_in(prefix)
+        lows = np.array([lo for lo, _ in intervals], dtype=np.int64)
+        starts = np.concatenate(([0], np.cumsum([hi - lo for lo, hi in intervals])[:-1]))
+        which = np.searchsorted(starts, idx, side="right") - 1
+        chunks.append(((prefix << 24) + lows[which] + (idx - starts[which])).astype(np.uint32))
+    addresses = np.concatenate(chunks)
+    addresses.sort()
+    return addresses
+
+
 def place_hosts(internet: Internet, rng: np.random.Generator) -> np.ndarray:
     """Sorted, distinct ``uint32`` addresses of the vulnerable hosts.
 
@@ -144,6 +162,8 @@ def place_hosts(internet: Internet, rng: np.random.Generator) -> np.ndarray:
         counts = np.minimum(counts, capacity)
         room = capacity - counts
         counts += rng.multivariate_hypergeometric(room, excess) if excess <= room.sum() else room
+    if np.any(counts > capacity // 4):  # dense: rejection would take many rounds
+        return _place_dense(prefixes, capacity, counts, internet.address_bits, rng)
     full = internet.address_bits == 32
     span = 1 << 24 if full else 1 << internet.address_bits
     top = np.uint32(0xFF000000 if full else 0)

@@ -1,0 +1,5 @@
+"""``python -m wormlab`` is the ``wormlab`` command."""
+
+from wormlab.cli import main
+
+main()
