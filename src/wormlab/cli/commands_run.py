@@ -72,8 +72,22 @@ def run_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print summary.json on stdout instead of a table."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No table, no progress bar."),
     no_plot: bool = typer.Option(False, "--no-plot", help="Skip infection.png."),
+    runs: int = typer.Option(1, "--runs", min=1, help="Runs in an ensemble; above 1, seeds are spawned from --seed "
+                             "and results go to a sweep store (see docs/sweeps.md)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Ensemble: local Dask worker processes "
+                                          "[default: one per core]."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Ensemble: a running Dask scheduler, "
+                                            "e.g. tcp://HOST:8786."),
 ) -> None:
-    """Simulate one outbreak and write timeseries.parquet, hosts.parquet, summary.json and infection.png."""
+    """Simulate one outbreak and write timeseries.parquet, hosts.parquet, summary.json and infection.png.
+
+    With --runs N (N > 1): an ensemble of N runs on Dask, stored and queried like a sweep.
+    """
+    if runs > 1:
+        from wormlab.cli.commands_sweep import run_ensemble
+
+        run_ensemble(scenario, runs, seed, set_ or [], out, workers, scheduler, quiet)
+        return
     from wormlab.engine.simulate import simulate
     from wormlab.scenario import load_scenario
 
