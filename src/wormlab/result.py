@@ -95,14 +95,18 @@ def build_result(sc: Scenario, seed: int, pop, rec: np.ndarray, dt_s: float, ste
     ts = pd.DataFrame(rec, columns=list(kernel.REC_FIELDS))
     ts.insert(0, "time", start + pd.to_timedelta(offsets, unit="s"))
     ts = ts[list(TIMESERIES_COLUMNS)]
-    def at(col: int) -> pd.Series:
-        step = pop.infection[:, col]
-        return start + pd.to_timedelta(np.where(step >= 0, step * dt_s, np.nan), unit="s")
+    start_ns = np.int64(start.value)
+    dt_ns = np.int64(round(dt_s * 1e9))
+
+    def at(col: int) -> pd.DatetimeIndex:
+        step = pop.infection[:, col].astype(np.int64)
+        ns = np.where(step >= 0, start_ns + step * dt_ns, np.iinfo(np.int64).min)  # min = NaT
+        return pd.DatetimeIndex(ns.view("datetime64[ns]"), tz="UTC")
 
     hosts = pd.DataFrame(
         {
             "address": pop.address,
-            "state": pd.Categorical.from_codes(pop.state.astype(np.int8), categories=list(kernel.STATE_NAMES)),
+            "state": pd.Categorical.from_codes((pop.state & kernel.STATE_MASK).astype(np.int8), categories=list(kernel.STATE_NAMES)),
             "infected_at": at(0),
             "infected_by": pop.infection[:, 1],
             "last_cured_at": at(2),

@@ -35,6 +35,8 @@ import numpy as np
 from numba import njit
 
 SUSCEPTIBLE, INFECTED, PATCHED, OFFLINE = 0, 1, 2, 3
+STATE_MASK = 3  # low bits of ``state``: the segment; EVER_BIT marks hosts infected at least once
+EVER_BIT = 4
 STATE_NAMES = ("susceptible", "infected", "patched", "offline")
 PHASE_SLEEP, PHASE_SPREAD, PHASE_FLOOD = 0, 1, 2
 
@@ -63,7 +65,7 @@ def move_at(j, to_state, order, bnd, state):
     position is always known from the sampling and no inverse index is needed.
     """
     h = order[j]
-    s = state[h]
+    s = state[h] & STATE_MASK
     while s < to_state:
         last = bnd[s + 1] - 1
         order[j] = order[last]
@@ -78,7 +80,7 @@ def move_at(j, to_state, order, bnd, state):
         j = first
         bnd[s] += 1
         s -= 1
-    state[h] = to_state
+    state[h] = (state[h] & EVER_BIT) | to_state
     return h
 
 
@@ -123,11 +125,11 @@ def fen_find(fen, target):
 def _pick_source(rng, fen, total, state):
     for _ in range(64):
         h = fen_find(fen, rng.random() * total)
-        if state[h] == INFECTED:
+        if state[h] & STATE_MASK == INFECTED:
             return h
     # Floating-point edge: fall back to a linear scan for any infected host.
     for h in range(state.shape[0]):
-        if state[h] == INFECTED:
+        if state[h] & STATE_MASK == INFECTED:
             return h
     return -1
 
@@ -140,11 +142,55 @@ def infect_at(j, step, source, order, bnd, state, infection):
     step at whose end it last stopped being infected)``, side by side so one cache line serves all.
     """
     h = move_at(j, INFECTED, order, bnd, state)
-    if infection[h, 0] < 0:
-        infection[h, 0] = step
-        infection[h, 1] = source
-        return True
-    return False
+    if state[h] & EVER_BIT:
+        return False
+    state[h] |= EVER_BIT
+    infection[h, 0] = step
+    infection[h, 1] = source
+    return True
+
+
+@njit(cache=True)
+def _infect_batch(rng, k, hits, s_start, uniform_rate, total_rate, order, bnd, state, infection,
+                  fen, buf):
+    """Apply ``hits`` probes that land on hosts susceptible at the start of step ``k``.
+
+    Each hit picks a position uniformly in 0 .. s_start-1; distinct positions are the infected
+    hosts (a host hit twice is infected once). Positions are sorted, so ``order`` is read
+    in sequence, and moved to the infected segment from the highest down, which keeps every
+    position not yet handled where it was. Returns (new infections, first infections).
+    """
+    for i in range(hits):
+        buf[i] = rng.integers(0, s_start)
+    b = buf[:hits]
+    b.sort()
+    old_lo = s_start  # hosts infected before this step sit at s_start .. bnd[2]-1
+    n_old = bnd[2] - old_lo
+    new = 0
+    first = 0
+    prev = -1
+    for i in range(hits - 1, -1, -1):
+        j = b[i]
+        if j == prev:
+            continue
+        prev = j
+        if uniform_rate > 0.0:
+            src = order[old_lo + rng.integers(0, n_old)]
+        else:
+            src = _pick_source(rng, fen, total_rate, state)
+        last = bnd[1] - 1
+        h = order[j]
+        order[j] = order[last]
+        order[last] = h
+        bnd[1] = last
+        st = state[h]
+        state[h] = EVER_BIT | INFECTED
+        if st & EVER_BIT == 0:
+            infection[h, 0] = k + 1
+            infection[h, 1] = src
+            first += 1
+        new += 1
+    return new, first
 
 
 @njit(cache=True)
@@ -182,6 +228,7 @@ def run_steps(
     lam_dead = 0.0  # expected probes to addresses with no online vulnerable host
     lam_busy = 0.0  # expected probes to online vulnerable hosts that are not susceptible
     lam_flood = 0.0
+    buf = np.empty(1024, dtype=np.int64)
     for k in range(k0, k1):
         row = k // steps_per_row + 1
         # 1. worm: probes and infections
@@ -200,17 +247,12 @@ def run_steps(
             rec[row, R_PROBES] += hits_s
             rec[row, R_HITS] += hits_s
             if hits_s > 0:
-                old_lo = s_start  # infected at step start sit at s_start .. bnd[2]-1 during the loop
-                for _ in range(hits_s):
-                    j = rng.integers(0, s_start)
-                    if j < bnd[1]:
-                        if uniform_rate > 0.0:
-                            src = order[old_lo + rng.integers(0, bnd[2] - old_lo)]
-                        else:
-                            src = _pick_source(rng, fen, total_rate, state)
-                        if infect_at(j, k + 1, src, order, bnd, state, infection):
-                            ever[0] += 1
-                        rec[row, R_NEW] += 1
+                if hits_s > buf.shape[0]:
+                    buf = np.empty(2 * hits_s, dtype=np.int64)
+                new, first = _infect_batch(rng, k, hits_s, s_start, uniform_rate, total_rate, order,
+                                           bnd, state, infection, fen, buf)
+                rec[row, R_NEW] += new
+                ever[0] += first
                 if uniform_rate <= 0.0:
                     # New hosts (now at positions bnd[1] .. s_start-1) start scanning at t_end.
                     for p in range(bnd[1], s_start):
@@ -234,7 +276,7 @@ def run_steps(
             for _ in range(n):
                 j = rng.integers(0, bnd[2])
                 h = order[j]
-                if state[h] == INFECTED:
+                if state[h] & STATE_MASK == INFECTED:
                     infection[h, 2] = k + 1
                     if uniform_rate <= 0.0:
                         fen_add(fen, h, -rate[h])
@@ -246,7 +288,7 @@ def run_steps(
             for _ in range(n):
                 j = rng.integers(0, bnd[3])
                 h = order[j]
-                if state[h] == INFECTED:
+                if state[h] & STATE_MASK == INFECTED:
                     infection[h, 2] = k + 1
                     if uniform_rate <= 0.0:
                         fen_add(fen, h, -rate[h])

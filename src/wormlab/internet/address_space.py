@@ -120,10 +120,19 @@ def routable_capacity(internet: Internet) -> int:
 
 
 def _reserved_mask(addresses: np.ndarray) -> np.ndarray:
+    """True where an address lies in a reserved block (only /8s holding one are examined)."""
+    touched = np.zeros(256, dtype=bool)
+    for first, plen in RESERVED_BLOCKS:
+        lo = ip_to_int(first) >> 24
+        touched[lo : lo + max(1, 1 << (8 - plen)) if plen < 8 else lo + 1] = True
     bad = np.zeros(addresses.shape, dtype=bool)
+    idx = np.flatnonzero(touched[addresses >> 24])
+    sub = addresses[idx]
+    hit = np.zeros(sub.shape, dtype=bool)
     for first, plen in RESERVED_BLOCKS:
         net_mask = np.uint32((0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF)
-        bad |= (addresses & net_mask) == np.uint32(ip_to_int(first))
+        hit |= (sub & net_mask) == np.uint32(ip_to_int(first))
+    bad[idx] = hit
     return bad
 
 
