@@ -20,6 +20,7 @@ def plot_cmd(
     kind: str = typer.Option("infection", "--kind", help=KIND_HELP),
     at: Optional[str] = typer.Option(None, "--at", help="Map only: UTC time to draw, e.g. 2001-07-19T17:00Z [default: end of run]."),
     frames: int = typer.Option(48, "--frames", min=2, max=400, help="Map .gif only: number of frames."),
+    point: Optional[int] = typer.Option(None, "--point", min=0, help="Sweep folders: which parameter point [default: the first]."),
 ) -> None:
     """Draw one figure of a run or an ensemble (median and 5-95% band), UTC time axis."""
     from wormlab.errors import InputError
@@ -29,7 +30,7 @@ def plot_cmd(
     if kind not in KINDS:
         raise InputError(f"unknown --kind {kind!r}; choose one of {', '.join(KINDS)}")
     when = _parse_time(at) if at else None
-    runset = load_runs(directory, with_hosts=kind == "map")
+    runset = load_runs(directory, with_hosts=kind == "map", point=point)
     path = save_figure(runset, kind, out, at=when, frames=frames)
     typer.echo(f"wrote {path}")
 
@@ -50,12 +51,14 @@ def _parse_time(text: str):
 def report_cmd(
     directory: Path = typer.Argument(..., help="A run folder or a sweep/ensemble folder."),
     out: Path = typer.Option(..., "-o", "--out", help="The HTML file to write."),
+    point: Optional[int] = typer.Option(None, "--point", min=0, help="Sweep folders: which parameter point [default: the first]."),
 ) -> None:
     """Write one self-contained HTML report (no network needed to open it)."""
-    from wormlab.report.html_report import write_report
+    from wormlab.report.html_report import check_output, write_report
     from wormlab.report.runset import load_runs
 
-    path = write_report(load_runs(directory), out)
+    check_output(out)
+    path = write_report(load_runs(directory, point=point), out)
     typer.echo(f"wrote {path}")
 
 

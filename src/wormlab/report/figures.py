@@ -129,7 +129,11 @@ def draw_series(ax: Any, times: Any, values: np.ndarray, colour: str, label: str
     if values.shape[0] == 1:
         ax.plot(x, values[0], color=colour, lw=lw, ls=ls, label=label)
         return
-    lo, med, hi = np.nanquantile(values, [0.05, 0.5, 0.95], axis=0)
+    import warnings
+
+    with warnings.catch_warnings():  # a minute where every run is NaN (log axes) stays a gap
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lo, med, hi = np.nanquantile(values, [0.05, 0.5, 0.95], axis=0)
     ax.fill_between(x, lo, hi, color=colour, alpha=0.22, lw=0,
                     label=f"{label}: 5–95% of {values.shape[0]} runs")
     ax.plot(x, med, color=colour, lw=lw, ls=ls, label=f"{label} (median)")

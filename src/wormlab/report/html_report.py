@@ -192,8 +192,8 @@ def organisation_section(runset: RunSet) -> str:
             + table([column, "vulnerable hosts", "ever infected", "share"], rows, {1, 2, 3}))
 
 
-def render(runset: RunSet) -> str:
-    """The whole report as one HTML string."""
+def render(runset: RunSet, figures: bool = True) -> str:
+    """The whole report as one HTML string (``figures=False`` leaves the pictures out)."""
     from wormlab import __version__
 
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -203,7 +203,7 @@ def render(runset: RunSet) -> str:
         f'<p class="meta">wormlab {esc(__version__)} report of {esc(what)} from '
         f"<code>{esc(runset.source)}</code>, written {esc(now)}. Times are UTC.</p>",
         "<h2>Summary</h2>", summary_section(runset),
-        "<h2>Figures</h2>", figures_section(runset),
+        "<h2>Figures</h2>" if figures else "", figures_section(runset) if figures else "",
         validation_section(runset),
         organisation_section(runset),
         "<h2>Scenario parameters</h2>", scenario_section(runset),
@@ -213,12 +213,20 @@ def render(runset: RunSet) -> str:
             f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>\n")
 
 
+def check_output(path: str | Path) -> Path:
+    """The report's path, checked before any work: an .html file in a writable folder."""
+    from wormlab.errors import InputError
+    from wormlab.report.figures import check_writable
+
+    if Path(path).suffix.lower() not in (".html", ".htm"):
+        raise InputError(f"{path}: a report is an HTML file; give a name ending in .html")
+    return check_writable(path)
+
+
 def write_report(runset: RunSet, path: str | Path) -> Path:
     """Render and write atomically; the output path is checked before any drawing."""
-    from wormlab.report.figures import check_writable, output_format
     from wormlab.result import atomic_write
 
-    output_format(path, ("html", "htm"))
-    path = check_writable(path)
+    check_output(path)
     text = render(runset)
     return atomic_write(path, lambda p: Path(p).write_text(text, encoding="utf-8"))

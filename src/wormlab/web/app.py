@@ -21,6 +21,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from wormlab.errors import WormlabError
 from wormlab.web.jobs import SERIES_COLUMNS, Jobs, QueueFull
@@ -79,7 +80,8 @@ def create_app(limits: Limits | None = None, hold: threading.Event | None = None
             return _error(422, "the request body must be JSON")
         try:
             name, values = check_request(body, limits, names)
-            scenario, seed = build_scenario(name, values, limits)
+            # validation reads TOML and checks capacity: off the event loop, like the run itself
+            scenario, seed = await run_in_threadpool(build_scenario, name, values, limits)
         except WormlabError as err:
             return _error(422, str(err))
         try:

@@ -11,6 +11,7 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from wormlab.errors import InputError
@@ -148,11 +149,17 @@ def _num(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
 
 
-def build_scenario(name: str, values: dict[str, float], limits: Limits) -> tuple[Any, int]:
-    """The scenario to run (defaults clipped to the limits, then the request's values) and its seed."""
+@lru_cache(maxsize=16)
+def _base_scenario(name: str) -> Any:
+    """A built-in scenario, parsed once (Scenario objects are frozen, so sharing is safe)."""
     from wormlab.scenario import load_scenario
 
-    base = load_scenario(name)
+    return load_scenario(name)
+
+
+def build_scenario(name: str, values: dict[str, float], limits: Limits) -> tuple[Any, int]:
+    """The scenario to run (defaults clipped to the limits, then the request's values) and its seed."""
+    base = _base_scenario(name)
     merged = {p.key: p.clip(p.default(base), limits) for p in PARAMS}
     merged.update(values)
     if merged["patch_from_h"] > merged["window_h"]:
