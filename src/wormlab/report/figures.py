@@ -267,7 +267,8 @@ TITLES = {"infection": "hosts infected", "rate": "new infections", "traffic": "s
 def title_of(runset: RunSet, kind: str) -> str:
     runs = len(runset.runs)
     who = f"seed {runset.first.summary.get('seed')}" if runs == 1 else f"{runs} runs"
-    return f"{runset.name} ({who}): {TITLES.get(kind, kind)}"
+    point = ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in runset.parameters.items())
+    return f"{runset.name} ({who}{'; ' + point if point else ''}): {TITLES.get(kind, kind)}"
 
 
 def figure(runset: RunSet, kind: str, at: Any = None, width_in: float = COLUMN_WIDTH_IN) -> Any:

@@ -166,6 +166,8 @@ def validation_section(runset: RunSet) -> str:
     rows = []
     for r in results:
         verdict = "n/a" if r.passed is None else ("PASS" if r.passed else "FAIL")
+        if r.confidence != "firm" and r.passed is not None:  # the wording of `wormlab validate`
+            verdict = "ok (soft)" if r.passed else "off (soft)"
         cls = "soft" if r.confidence != "firm" else ("pass" if r.passed else "fail")
         sim = fmt(r.simulated_median) + (f" [{fmt(r.low)}, {fmt(r.high)}]" if r.runs > 1 else "")
         rows.append([esc(f"{r.check} [{r.unit}]"), esc(f"{r.observed} ({r.source}, {r.confidence})"),
