@@ -139,3 +139,16 @@ def test_subprocess_errors_have_no_traceback_and_exit_2(tmp_path):
     assert proc.stderr.startswith("error: unknown scenario") and "Traceback" not in proc.stderr
     helped = subprocess.run([sys.executable, "-m", "wormlab", "--help"], capture_output=True, text=True)
     assert helped.returncode == 0 and "run" in helped.stdout
+
+
+def test_calibrate_reports_every_check_against_its_source(capsys):
+    code = main(["calibrate", "--runs", "2", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    rows = out["rows"]
+    assert len(rows) == 6 and out["runs"] == 2
+    for row in rows:
+        assert row["source"] and row["observed"]
+        assert row["simulated_min"] <= row["simulated_median"] <= row["simulated_max"]
+    assert code == (0 if all(r["passed"] for r in rows) else 1)
+    by_name = {r["quantity"]: r for r in rows}
+    assert by_name["new infections after 00:00 UTC 20 July"]["simulated_max"] == 0

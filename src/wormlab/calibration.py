@@ -79,7 +79,8 @@ def _target(low: float, high: float) -> str:
         return f"= {low:,.0f}"
     if high == float("inf"):
         return f">= {low:,.0f}"
-    return f"[{low:,.4g}, {high:,.4g}]"
+    fmt = "{:,.0f}" if low >= 1000 or low == 0 and high >= 1000 else "{:,.2f}"
+    return f"[{fmt.format(low)}, {fmt.format(high)}]"
 
 
 def calibration_table(runs: int = 20, root_seed: int = 0, progress: Callable[[int, int], None] | None = None) -> tuple[list[Row], dict[str, Any]]:
@@ -112,6 +113,10 @@ def rows_as_dicts(rows: list[Row]) -> list[dict[str, Any]]:
     return [asdict(r) for r in rows]
 
 
+def _num(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 or x == int(x) else f"{x:,.1f}"
+
+
 def markdown_table(rows: list[Row], extra: dict[str, Any]) -> str:
     lines = [
         f"Scenario `{SCENARIO}`, {extra['runs']} seeds ({extra['seeds']}); pass = median inside the target.",
@@ -120,9 +125,9 @@ def markdown_table(rows: list[Row], extra: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        lines.append(f"| {r.quantity} | {r.observed} | {r.source} | {r.simulated_median:,.1f} | "
-                     f"{r.simulated_min:,.1f} – {r.simulated_max:,.1f} | {r.target} | {'yes' if r.passed else 'NO'} |")
-    lines += ["", f"Flood at 198.137.240.91 on 20 July (median of peaks): "
+        lines.append(f"| {r.quantity} | {r.observed} | {r.source} | {_num(r.simulated_median)} | "
+                     f"{_num(r.simulated_min)} – {_num(r.simulated_max)} | {r.target} | {'yes' if r.passed else 'NO'} |")
+    lines += ["", (f"Flood at 198.137.240.91 on 20 July (median of peaks): "
               f"{extra['flood_peak_packets_per_s_median']:,.0f} packets/s, "
-              f"{extra['flood_peak_bytes_per_s_median'] / 1e6:,.1f} MB/s (per-host flood rate is an assumption)."]
+              f"{extra['flood_peak_bytes_per_s_median'] / 1e6:,.1f} MB/s (per-host flood rate is an assumption).")]
     return "\n".join(lines)

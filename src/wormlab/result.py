@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from wormlab.engine import kernel
+from wormlab.engine import records
 from wormlab.scenario import Scenario
 
 TIMESERIES_COLUMNS = (
@@ -34,6 +34,7 @@ TIMESERIES_COLUMNS = (
     "flood_packets_to_target",
     "reboots",
     "patches",
+    "hits_blocked",
 )
 
 
@@ -92,7 +93,7 @@ def build_result(sc: Scenario, seed: int, pop, rec: np.ndarray, dt_s: float, ste
     start = pd.Timestamp(sc.time.start)
     row_s = steps_per_row * dt_s
     offsets = np.minimum(np.arange(rec.shape[0]) * steps_per_row, n_steps) * dt_s
-    ts = pd.DataFrame(rec, columns=list(kernel.REC_FIELDS))
+    ts = pd.DataFrame(rec, columns=list(records.REC_FIELDS))
     ts.insert(0, "time", start + pd.to_timedelta(offsets, unit="s"))
     ts = ts[list(TIMESERIES_COLUMNS)]
     start_ns = np.int64(start.value)
@@ -106,7 +107,7 @@ def build_result(sc: Scenario, seed: int, pop, rec: np.ndarray, dt_s: float, ste
     hosts = pd.DataFrame(
         {
             "address": pop.address,
-            "state": pd.Categorical.from_codes((pop.state & kernel.STATE_MASK).astype(np.int8), categories=list(kernel.STATE_NAMES)),
+            "state": pd.Categorical.from_codes((pop.state & records.STATE_MASK).astype(np.int8), categories=list(records.STATE_NAMES)),
             "infected_at": at(0),
             "infected_by": pop.infection[:, 1],
             "last_cured_at": at(2),

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from wormlab.errors import ScenarioError
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 BYTES_PER_HOST_ESTIMATE = 120  # engine arrays + result table, measured by benchmarks/bench_engine.py
 
 
@@ -43,7 +43,7 @@ class TimeWindow(_Strict):
     _to_utc = field_validator("start", "end")(classmethod(lambda cls, v: _utc(v)))
 
     @model_validator(mode="after")
-    def _check(self) -> "TimeWindow":
+    def _check(self) -> TimeWindow:
         if self.end <= self.start:
             raise ValueError("end must be after start")
         ratio = self.record_every_s / self.step_s
@@ -125,7 +125,7 @@ class Worm(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _check(self) -> "Worm":
+    def _check(self) -> Worm:
         if self.probe_rate_distribution in ("lognormal", "gamma") and self.probe_rate_cv <= 0:
             raise ValueError(f"probe_rate_distribution={self.probe_rate_distribution} needs probe_rate_cv > 0")
         seen: set[int] = set()
@@ -174,12 +174,12 @@ class Scenario(_Strict):
     hosts: Hosts = Field(default_factory=Hosts)
 
     @model_validator(mode="after")
-    def _check(self) -> "Scenario":
+    def _check(self) -> Scenario:
         if self.worm.initial_infected > self.internet.vulnerable_hosts:
             raise ValueError("worm.initial_infected exceeds internet.vulnerable_hosts")
         return self
 
-    def with_overrides(self, overrides: list[str] | dict[str, Any]) -> "Scenario":
+    def with_overrides(self, overrides: list[str] | dict[str, Any]) -> Scenario:
         """A copy with dotted-key overrides applied (``worm.probe_rate_per_s=6``), re-validated."""
         raw = self.model_dump(mode="python", by_alias=True)
         apply_overrides(raw, overrides, origin=self.name)

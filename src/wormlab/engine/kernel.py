@@ -34,91 +34,28 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-SUSCEPTIBLE, INFECTED, PATCHED, OFFLINE = 0, 1, 2, 3
-STATE_MASK = 3  # low bits of ``state``: the segment; EVER_BIT marks hosts infected at least once
-EVER_BIT = 4
-STATE_NAMES = ("susceptible", "infected", "patched", "offline")
-PHASE_SLEEP, PHASE_SPREAD, PHASE_FLOOD = 0, 1, 2
-
-# Columns of the per-row record array filled by the kernel.
-REC_FIELDS = (
-    "susceptible",
-    "infected",
-    "patched",
-    "offline",
-    "ever_infected",
-    "new_infections",
-    "probes_sent",
-    "hits_on_vulnerable",
-    "flood_packets_to_target",
-    "reboots",
-    "patches",
+from wormlab.engine import kernel_defense, kernel_hosts
+from wormlab.engine.fenwick import fen_add, fen_find, fen_total
+from wormlab.engine.kernel_hosts import move_at
+from wormlab.engine.records import (
+    EVER_BIT,
+    INFECTED,
+    LAM_BUSY,
+    LAM_DEAD,
+    LAM_FLOOD,
+    PHASE_SPREAD,
+    R_BLOCKED,
+    R_EVER,
+    R_FLOOD,
+    R_HITS,
+    R_I,
+    R_NEW,
+    R_O,
+    R_P,
+    R_PROBES,
+    R_S,
+    STATE_MASK,
 )
-R_S, R_I, R_P, R_O, R_EVER, R_NEW, R_PROBES, R_HITS, R_FLOOD, R_REBOOTS, R_PATCHES = range(11)
-
-
-@njit(cache=True)
-def move_at(j, to_state, order, bnd, state):
-    """Move the host at position ``j`` of ``order`` into segment ``to_state``; returns the host.
-
-    Each crossing of a segment boundary is one swap with the boundary element, so a host's
-    position is always known from the sampling and no inverse index is needed.
-    """
-    h = order[j]
-    s = state[h] & STATE_MASK
-    while s < to_state:
-        last = bnd[s + 1] - 1
-        order[j] = order[last]
-        order[last] = h
-        j = last
-        bnd[s + 1] -= 1
-        s += 1
-    while s > to_state:
-        first = bnd[s]
-        order[j] = order[first]
-        order[first] = h
-        j = first
-        bnd[s] += 1
-        s -= 1
-    state[h] = (state[h] & EVER_BIT) | to_state
-    return h
-
-
-@njit(cache=True)
-def fen_add(fen, i, delta):
-    n = fen.shape[0] - 1
-    i += 1
-    while i <= n:
-        fen[i] += delta
-        i += i & (-i)
-
-
-@njit(cache=True)
-def fen_total(fen):
-    n = fen.shape[0] - 1
-    s = 0.0
-    i = n
-    while i > 0:
-        s += fen[i]
-        i -= i & (-i)
-    return s
-
-
-@njit(cache=True)
-def fen_find(fen, target):
-    """Smallest index whose prefix sum exceeds ``target`` (0-based)."""
-    n = fen.shape[0] - 1
-    idx = 0
-    bit = 1
-    while bit * 2 <= n:
-        bit *= 2
-    while bit > 0:
-        nxt = idx + bit
-        if nxt <= n and fen[nxt] <= target:
-            idx = nxt
-            target -= fen[nxt]
-        bit //= 2
-    return idx if idx < n else n - 1
 
 
 @njit(cache=True)
@@ -152,32 +89,44 @@ def infect_at(j, step, source, order, bnd, state, infection):
 
 @njit(cache=True)
 def _infect_batch(rng, k, hits, s_start, uniform_rate, total_rate, order, bnd, state, infection,
-                  fen, buf):
+                  fen, jbuf, sbuf, defense):
     """Apply ``hits`` probes that land on hosts susceptible at the start of step ``k``.
 
-    Each hit picks a position uniformly in 0 .. s_start-1; distinct positions are the infected
-    hosts (a host hit twice is infected once). Positions are sorted, so ``order`` is read
-    in sequence, and moved to the infected segment from the highest down, which keeps every
-    position not yet handled where it was. Returns (new infections, first infections).
+    Each hit picks a position uniformly in 0 .. s_start-1 and a source (uniformly, or in
+    proportion to its rate); a defence on the path may drop it (thinning, one coin per hit).
+    Distinct positions among the hits that got through are the infected hosts (a host hit twice is
+    infected once, by the first of its hits). Positions are sorted (stably, so "first" keeps its
+    meaning), ``order`` is then read in sequence, and hosts are moved to the infected segment from
+    the highest position down, which keeps every position not yet handled where it was.
+    Returns (new infections, first infections, hits blocked).
     """
-    for i in range(hits):
-        buf[i] = rng.integers(0, s_start)
-    b = buf[:hits]
-    b.sort()
     old_lo = s_start  # hosts infected before this step sit at s_start .. bnd[2]-1
     n_old = bnd[2] - old_lo
-    new = 0
-    first = 0
-    prev = -1
-    for i in range(hits - 1, -1, -1):
-        j = b[i]
-        if j == prev:
-            continue
-        prev = j
+    m = 0
+    blocked = 0
+    for _ in range(hits):
+        j = rng.integers(0, s_start)
         if uniform_rate > 0.0:
             src = order[old_lo + rng.integers(0, n_old)]
         else:
             src = _pick_source(rng, fen, total_rate, state)
+        if defense.active and not kernel_defense.accept_hit(rng, k, src, order[j], defense):
+            blocked += 1
+            continue
+        jbuf[m] = j
+        sbuf[m] = src
+        m += 1
+    idx = np.argsort(jbuf[:m], kind="mergesort")
+    new = 0
+    first = 0
+    i = m - 1
+    while i >= 0:
+        j = jbuf[idx[i]]
+        g = i  # walk down to the first hit of this position (the earliest drawn)
+        while g > 0 and jbuf[idx[g - 1]] == j:
+            g -= 1
+        src = sbuf[idx[g]]
+        i = g - 1
         last = bnd[1] - 1
         h = order[j]
         order[j] = order[last]
@@ -190,7 +139,7 @@ def _infect_batch(rng, k, hits, s_start, uniform_rate, total_rate, order, bnd, s
             infection[h, 1] = src
             first += 1
         new += 1
-    return new, first
+    return new, first, blocked
 
 
 @njit(cache=True)
@@ -215,6 +164,7 @@ def run_steps(
     fen,
     rec,
     ever,
+    defense,
 ):
     """Advance steps ``k0 .. k1-1`` in place; flows go to row k // steps_per_row + 1 of ``rec``.
 
@@ -225,10 +175,9 @@ def run_steps(
     over a row and drawn once per row.
     """
     n_hosts = state.shape[0]
-    lam_dead = 0.0  # expected probes to addresses with no online vulnerable host
-    lam_busy = 0.0  # expected probes to online vulnerable hosts that are not susceptible
-    lam_flood = 0.0
-    buf = np.empty(1024, dtype=np.int64)
+    jbuf = np.empty(1024, dtype=np.int64)
+    sbuf = np.empty(1024, dtype=np.int64)
+    lam = np.zeros(3)  # pooled Poisson means this row: LAM_DEAD, LAM_BUSY, LAM_FLOOD
     for k in range(k0, k1):
         row = k // steps_per_row + 1
         # 1. worm: probes and infections
@@ -238,76 +187,42 @@ def run_steps(
                 total_rate = uniform_rate * n_inf
             else:
                 total_rate = fen_total(fen)
-            lam = total_rate * dt_s
+            mean = total_rate * dt_s
             online = n_hosts - (bnd[4] - bnd[3])
             s_start = bnd[1] - bnd[0]
-            lam_dead += lam * (space_size - online) / space_size
-            lam_busy += lam * (online - s_start) / space_size
-            hits_s = rng.poisson(lam * s_start / space_size) if s_start > 0 else 0
+            lam[LAM_DEAD] += mean * (space_size - online) / space_size
+            lam[LAM_BUSY] += mean * (online - s_start) / space_size
+            hits_s = rng.poisson(mean * s_start / space_size) if s_start > 0 else 0
             rec[row, R_PROBES] += hits_s
             rec[row, R_HITS] += hits_s
             if hits_s > 0:
-                if hits_s > buf.shape[0]:
-                    buf = np.empty(2 * hits_s, dtype=np.int64)
-                new, first = _infect_batch(rng, k, hits_s, s_start, uniform_rate, total_rate, order,
-                                           bnd, state, infection, fen, buf)
+                if hits_s > jbuf.shape[0]:
+                    jbuf = np.empty(2 * hits_s, dtype=np.int64)
+                    sbuf = np.empty(2 * hits_s, dtype=np.int64)
+                new, first, blocked = _infect_batch(rng, k, hits_s, s_start, uniform_rate, total_rate,
+                                                    order, bnd, state, infection, fen, jbuf, sbuf, defense)
                 rec[row, R_NEW] += new
+                rec[row, R_BLOCKED] += blocked
                 ever[0] += first
                 if uniform_rate <= 0.0:
                     # New hosts (now at positions bnd[1] .. s_start-1) start scanning at t_end.
                     for p in range(bnd[1], s_start):
                         h = order[p]
                         fen_add(fen, h, rate[h])
-        # 2. reboots: memory-only infection is cured
-        if reboot_p > 0.0:
-            n_inf = bnd[2] - bnd[1]
-            if n_inf > 0:
-                n = rng.binomial(n_inf, reboot_p)
-                for _ in range(n):
-                    h = move_at(bnd[1] + rng.integers(0, bnd[2] - bnd[1]), SUSCEPTIBLE, order, bnd, state)
-                    infection[h, 2] = k + 1
-                    if uniform_rate <= 0.0:
-                        fen_add(fen, h, -rate[h])
-                rec[row, R_REBOOTS] += n
-        # 3. patching of susceptible and infected hosts
-        pp = patch_p[k]
-        if pp > 0.0 and bnd[2] > 0:
-            n = rng.binomial(bnd[2], pp)
-            for _ in range(n):
-                j = rng.integers(0, bnd[2])
-                h = order[j]
-                if state[h] & STATE_MASK == INFECTED:
-                    infection[h, 2] = k + 1
-                    if uniform_rate <= 0.0:
-                        fen_add(fen, h, -rate[h])
-                move_at(j, PATCHED, order, bnd, state)
-            rec[row, R_PATCHES] += n
-        # 4. hosts going offline
-        if offline_p > 0.0 and bnd[3] > 0:
-            n = rng.binomial(bnd[3], offline_p)
-            for _ in range(n):
-                j = rng.integers(0, bnd[3])
-                h = order[j]
-                if state[h] & STATE_MASK == INFECTED:
-                    infection[h, 2] = k + 1
-                    if uniform_rate <= 0.0:
-                        fen_add(fen, h, -rate[h])
-                move_at(j, OFFLINE, order, bnd, state)
-        # 5. flood at the target
-        if phase[k] == PHASE_FLOOD and flood_pps > 0.0:
-            lam_flood += (bnd[2] - bnd[1]) * flood_pps * dt_s
+        # 2-4. reboots, patching, going offline; 5. the flood
+        kernel_hosts.host_transitions(rng, k, row, reboot_p, patch_p[k], offline_p, uniform_rate,
+                                      order, bnd, state, infection, rate, fen, rec, defense)
+        kernel_hosts.flood(k, phase[k], flood_pps, dt_s, bnd, lam, defense)
         # end of a row (or of this call): draw the pooled streams, take the snapshot
         row_end = (k + 1) % steps_per_row == 0
         if row_end or k == k1 - 1:
-            if lam_dead + lam_busy > 0.0:
-                busy = rng.poisson(lam_busy)
+            if lam[LAM_DEAD] + lam[LAM_BUSY] > 0.0:
+                busy = rng.poisson(lam[LAM_BUSY])
                 rec[row, R_HITS] += busy
-                rec[row, R_PROBES] += busy + rng.poisson(lam_dead)
-            if lam_flood > 0.0:
-                rec[row, R_FLOOD] += rng.poisson(lam_flood)
-            lam_dead = 0.0
-            lam_busy = 0.0
-            lam_flood = 0.0
+                rec[row, R_PROBES] += busy + rng.poisson(lam[LAM_DEAD])
+            if lam[LAM_FLOOD] > 0.0:
+                rec[row, R_FLOOD] += rng.poisson(lam[LAM_FLOOD])
+            lam[:] = 0.0
         if row_end:
             rec[row, R_S] = bnd[1] - bnd[0]
             rec[row, R_I] = bnd[2] - bnd[1]

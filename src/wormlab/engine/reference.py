@@ -13,14 +13,14 @@ import time
 
 import numpy as np
 
-from wormlab.engine import kernel
+from wormlab.engine import records
 from wormlab.engine.simulate import _seed_streams, new_population, step_schedule
 from wormlab.errors import WormlabError
 from wormlab.scenario import Scenario
 
 MAX_BITS = 24
 
-S, I, P, O = kernel.SUSCEPTIBLE, kernel.INFECTED, kernel.PATCHED, kernel.OFFLINE
+S, I, P, O = records.SUSCEPTIBLE, records.INFECTED, records.PATCHED, records.OFFLINE
 
 
 def simulate_reference(sc: Scenario, seed: int = 0):
@@ -40,13 +40,13 @@ def simulate_reference(sc: Scenario, seed: int = 0):
 
     n_steps, phase, patch_p = step_schedule(sc)
     dt_s = sc.time.step_s
-    steps_per_row = int(round(sc.time.record_every_s / dt_s))
-    rec = np.zeros((-(-n_steps // steps_per_row) + 1, len(kernel.REC_FIELDS)), dtype=np.int64)
+    steps_per_row = round(sc.time.record_every_s / dt_s)
+    rec = np.zeros((-(-n_steps // steps_per_row) + 1, len(records.REC_FIELDS)), dtype=np.int64)
 
     seeds = rng.choice(n, size=sc.worm.initial_infected, replace=False)
     state[seeds] = I
     infection[seeds, 0] = 0
-    rec[0, kernel.R_S], rec[0, kernel.R_I], rec[0, kernel.R_EVER] = n - len(seeds), len(seeds), len(seeds)
+    rec[0, records.R_S], rec[0, records.R_I], rec[0, records.R_EVER] = n - len(seeds), len(seeds), len(seeds)
     reboot_p = -math.expm1(-dt_s / (sc.hosts.mean_uptime_h * 3600.0)) if sc.hosts.mean_uptime_h > 0 else 0.0
     offline_p = -math.expm1(-sc.hosts.offline_rate_per_h * dt_s / 3600.0)
 
@@ -54,14 +54,14 @@ def simulate_reference(sc: Scenario, seed: int = 0):
         row = rec[k // steps_per_row + 1]
         infected = np.flatnonzero(state == I)
         # 1. worm: every probe, one by one
-        if phase[k] == kernel.PHASE_SPREAD and infected.size:
+        if phase[k] == records.PHASE_SPREAD and infected.size:
             counts = rng.poisson(rate[infected] * dt_s)
             sources = np.repeat(infected, counts)
             targets = host_at[rng.integers(0, 1 << bits, size=sources.size)]
-            row[kernel.R_PROBES] += sources.size
+            row[records.R_PROBES] += sources.size
             online = targets >= 0
             online[online] = state[targets[online]] != O
-            row[kernel.R_HITS] += int(online.sum())
+            row[records.R_HITS] += int(online.sum())
             victim = online.copy()
             victim[online] = state[targets[online]] == S
             order = rng.permutation(np.flatnonzero(victim))  # probes in random order: first one wins
@@ -71,21 +71,21 @@ def simulate_reference(sc: Scenario, seed: int = 0):
             fresh = infection[hit_hosts, 0] < 0
             infection[hit_hosts[fresh], 0] = k + 1
             infection[hit_hosts[fresh], 1] = winners[fresh]
-            row[kernel.R_NEW] += hit_hosts.size
+            row[records.R_NEW] += hit_hosts.size
         # 2. reboots
         if reboot_p > 0:
             inf = np.flatnonzero(state == I)
             cured = inf[rng.random(inf.size) < reboot_p]
             state[cured] = S
             infection[cured, 2] = k + 1
-            row[kernel.R_REBOOTS] += cured.size
+            row[records.R_REBOOTS] += cured.size
         # 3. patching
         if patch_p[k] > 0:
             cand = np.flatnonzero((state == S) | (state == I))
             done = cand[rng.random(cand.size) < patch_p[k]]
             infection[done[state[done] == I], 2] = k + 1
             state[done] = P
-            row[kernel.R_PATCHES] += done.size
+            row[records.R_PATCHES] += done.size
         # 4. offline
         if offline_p > 0:
             cand = np.flatnonzero(state != O)
@@ -93,10 +93,10 @@ def simulate_reference(sc: Scenario, seed: int = 0):
             infection[gone[state[gone] == I], 2] = k + 1
             state[gone] = O
         # 5. flood
-        if phase[k] == kernel.PHASE_FLOOD and sc.worm.flood_packets_per_s > 0:
+        if phase[k] == records.PHASE_FLOOD and sc.worm.flood_packets_per_s > 0:
             n_inf = int((state == I).sum())
-            row[kernel.R_FLOOD] += int(rng.poisson(sc.worm.flood_packets_per_s * dt_s, size=n_inf).sum())
+            row[records.R_FLOOD] += int(rng.poisson(sc.worm.flood_packets_per_s * dt_s, size=n_inf).sum())
         if (k + 1) % steps_per_row == 0 or k == n_steps - 1:
-            row[kernel.R_S:kernel.R_O + 1] = np.bincount(state, minlength=4)[:4]
-            row[kernel.R_EVER] = int((infection[:, 0] >= 0).sum())
+            row[records.R_S:records.R_O + 1] = np.bincount(state, minlength=4)[:4]
+            row[records.R_EVER] = int((infection[:, 0] >= 0).sum())
     return build_result(sc, seed, pop, rec, dt_s, steps_per_row, n_steps, time.perf_counter() - wall0)

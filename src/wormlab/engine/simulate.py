@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wormlab.engine import kernel
+from wormlab.engine import kernel, records
+from wormlab.engine.fenwick import fen_add
+from wormlab.engine.kernel_defense import no_defense
 from wormlab.internet.address_space import place_hosts
 from wormlab.scenario import Scenario
 
@@ -26,7 +28,7 @@ class Population:
     """Per-host state, one NumPy array per field (index = position in the sorted address array)."""
 
     address: np.ndarray  # uint32, sorted
-    state: np.ndarray  # uint8: kernel.SUSCEPTIBLE .. OFFLINE
+    state: np.ndarray  # uint8: records.SUSCEPTIBLE .. OFFLINE
     infection: np.ndarray  # int32 (n, 3): step first infected (-1 never), infecting host (-1), step last cured (-1)
     probe_rate_per_s: np.ndarray  # float64
 
@@ -34,13 +36,13 @@ class Population:
 def step_schedule(sc: Scenario) -> tuple[int, np.ndarray, np.ndarray]:
     """Number of steps, the calendar phase of each step and its patch probability."""
     tw = sc.time
-    n_steps = int(round(tw.duration_s / tw.step_s))
+    n_steps = round(tw.duration_s / tw.step_s)
     start_epoch = tw.start.timestamp()
     t_s = np.arange(n_steps, dtype=np.float64) * tw.step_s
     days = np.floor((start_epoch + t_s) / 86400.0).astype("int64").astype("datetime64[D]")
     day_of_month = (days - days.astype("datetime64[M]")).astype(np.int64) + 1
     phase_of_day = np.zeros(32, dtype=np.int8)
-    codes = {"sleep": kernel.PHASE_SLEEP, "spread": kernel.PHASE_SPREAD, "flood": kernel.PHASE_FLOOD}
+    codes = {"sleep": records.PHASE_SLEEP, "spread": records.PHASE_SPREAD, "flood": records.PHASE_FLOOD}
     for ph in sc.worm.calendar:
         phase_of_day[ph.days[0] : ph.days[1] + 1] = codes[ph.action]
     phase = phase_of_day[day_of_month]
@@ -96,13 +98,13 @@ def simulate(sc: Scenario, seed: int = 0, progress: ProgressFn | None = None):
     n = pop.address.size
     n_steps, phase, patch_p = step_schedule(sc)
     dt_s = sc.time.step_s
-    steps_per_row = int(round(sc.time.record_every_s / dt_s))
+    steps_per_row = round(sc.time.record_every_s / dt_s)
     n_rows = -(-n_steps // steps_per_row) + 1
 
     order = np.arange(n, dtype=np.int32)
     bnd = np.array([0, n, n, n, n], dtype=np.int64)
     fen = np.zeros(n + 1 if sc.worm.probe_rate_distribution != "fixed" else 1)
-    rec = np.zeros((n_rows, len(kernel.REC_FIELDS)), dtype=np.int64)
+    rec = np.zeros((n_rows, len(records.REC_FIELDS)), dtype=np.int64)
     ever = np.zeros(1, dtype=np.int64)
 
     rates = pop.probe_rate_per_s
@@ -111,26 +113,27 @@ def simulate(sc: Scenario, seed: int = 0, progress: ProgressFn | None = None):
     for h in seeds:  # order is still the identity: host h sits at position h (high to low is safe)
         kernel.infect_at(int(h), 0, -1, order, bnd, pop.state, pop.infection)
         if uniform_rate == 0.0:
-            kernel.fen_add(fen, int(h), rates[h])
+            fen_add(fen, int(h), rates[h])
     ever[0] = len(seeds)
-    rec[0, kernel.R_S], rec[0, kernel.R_I] = n - len(seeds), len(seeds)
-    rec[0, kernel.R_EVER] = len(seeds)
+    rec[0, records.R_S], rec[0, records.R_I] = n - len(seeds), len(seeds)
+    rec[0, records.R_EVER] = len(seeds)
 
     reboot_p = -math.expm1(-dt_s / (sc.hosts.mean_uptime_h * 3600.0)) if sc.hosts.mean_uptime_h > 0 else 0.0
     offline_p = -math.expm1(-sc.hosts.offline_rate_per_h * dt_s / 3600.0)
     space = float(2 ** sc.internet.address_bits)
+    defense = no_defense()
     for k0 in range(0, n_steps, CHUNK_STEPS):
         k1 = min(n_steps, k0 + CHUNK_STEPS)
         kernel.run_steps(rng, k0, k1, dt_s, phase, patch_p, reboot_p, offline_p,
                          sc.worm.flood_packets_per_s, space, steps_per_row, uniform_rate, order, bnd,
-                         pop.state, pop.infection, pop.probe_rate_per_s, fen, rec, ever)
+                         pop.state, pop.infection, pop.probe_rate_per_s, fen, rec, ever, defense)
         if progress is not None:
             progress(k1, n_steps)
     if n_steps % steps_per_row:  # last partial row still gets its snapshot
         last = rec[-1]
-        last[kernel.R_S], last[kernel.R_I] = bnd[1] - bnd[0], bnd[2] - bnd[1]
-        last[kernel.R_P], last[kernel.R_O] = bnd[3] - bnd[2], bnd[4] - bnd[3]
-        last[kernel.R_EVER] = ever[0]
+        last[records.R_S], last[records.R_I] = bnd[1] - bnd[0], bnd[2] - bnd[1]
+        last[records.R_P], last[records.R_O] = bnd[3] - bnd[2], bnd[4] - bnd[3]
+        last[records.R_EVER] = ever[0]
     wall = time.perf_counter() - wall0
     return build_result(sc, int(seed), pop, rec, dt_s, steps_per_row, n_steps, wall)
 

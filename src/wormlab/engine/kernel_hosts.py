@@ -1,0 +1,100 @@
+"""What hosts and their administrators do in a step: reboot, patch, go offline; and the flood.
+
+Each is a count of Bernoulli trials drawn as one binomial, with the hosts concerned picked
+uniformly without replacement by position in the state-segmented permutation ``order``, which is
+the same distribution as one coin per host. Moving a host between states is a swap per segment
+boundary crossed, so its position is always known and no inverse index is needed.
+Defences that act on hosts (``defense``, see ``kernel_defense``) hook in here.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from wormlab.engine.fenwick import fen_add
+from wormlab.engine.records import (
+    EVER_BIT,
+    INFECTED,
+    LAM_FLOOD,
+    OFFLINE,
+    PATCHED,
+    PHASE_FLOOD,
+    R_PATCHES,
+    R_REBOOTS,
+    STATE_MASK,
+    SUSCEPTIBLE,
+)
+
+
+@njit(cache=True)
+def move_at(j, to_state, order, bnd, state):
+    """Move the host at position ``j`` of ``order`` into segment ``to_state``; returns the host.
+
+    Each crossing of a segment boundary is one swap with the boundary element, so a host's
+    position is always known from the sampling and no inverse index is needed.
+    """
+    h = order[j]
+    s = state[h] & STATE_MASK
+    while s < to_state:
+        last = bnd[s + 1] - 1
+        order[j] = order[last]
+        order[last] = h
+        j = last
+        bnd[s + 1] -= 1
+        s += 1
+    while s > to_state:
+        first = bnd[s]
+        order[j] = order[first]
+        order[first] = h
+        j = first
+        bnd[s] += 1
+        s -= 1
+    state[h] = (state[h] & EVER_BIT) | to_state
+    return h
+
+
+@njit(cache=True)
+def _leave_infected(h, k, uniform_rate, state, infection, rate, fen):
+    """Book-keeping when host ``h`` stops being infected at the end of step ``k``."""
+    if state[h] & STATE_MASK == INFECTED:
+        infection[h, 2] = k + 1
+        if uniform_rate <= 0.0:
+            fen_add(fen, h, -rate[h])
+
+
+@njit(cache=True)
+def host_transitions(rng, k, row, reboot_p, patch_p, offline_p, uniform_rate, order, bnd, state,
+                     infection, rate, fen, rec, defense):
+    """Steps 2-4 of a step: reboots cure infected hosts, patches, hosts going offline."""
+    # 2. reboots: memory-only infection is cured
+    if reboot_p > 0.0:
+        n_inf = bnd[2] - bnd[1]
+        if n_inf > 0:
+            n = rng.binomial(n_inf, reboot_p)
+            for _ in range(n):
+                j = bnd[1] + rng.integers(0, bnd[2] - bnd[1])
+                _leave_infected(order[j], k, uniform_rate, state, infection, rate, fen)
+                move_at(j, SUSCEPTIBLE, order, bnd, state)
+            rec[row, R_REBOOTS] += n
+    # 3. patching of susceptible and infected hosts
+    if patch_p > 0.0 and bnd[2] > 0:
+        n = rng.binomial(bnd[2], patch_p)
+        for _ in range(n):
+            j = rng.integers(0, bnd[2])
+            _leave_infected(order[j], k, uniform_rate, state, infection, rate, fen)
+            move_at(j, PATCHED, order, bnd, state)
+        rec[row, R_PATCHES] += n
+    # 4. hosts going offline
+    if offline_p > 0.0 and bnd[3] > 0:
+        n = rng.binomial(bnd[3], offline_p)
+        for _ in range(n):
+            j = rng.integers(0, bnd[3])
+            _leave_infected(order[j], k, uniform_rate, state, infection, rate, fen)
+            move_at(j, OFFLINE, order, bnd, state)
+
+
+@njit(cache=True)
+def flood(k, phase_k, flood_pps, dt_s, bnd, lam, defense):
+    """5. During a flood phase every infected host sends packets to the target (pooled mean)."""
+    if phase_k == PHASE_FLOOD and flood_pps > 0.0:
+        lam[LAM_FLOOD] += (bnd[2] - bnd[1]) * flood_pps * dt_s
