@@ -29,7 +29,7 @@ def test_sweep_through_a_scheduler_and_two_worker_processes(tmp_path):
     address = f"tcp://127.0.0.1:{port}"
     common = dict(cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard",
-                               "--idle-timeout", "300"], **common)]
+                               "--dashboard-address", "127.0.0.1:0", "--idle-timeout", "300"], **common)]
     try:
         for _ in range(2):
             procs.append(subprocess.Popen([dask, "worker", address, "--host", "127.0.0.1", "--nthreads", "1",

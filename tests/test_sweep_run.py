@@ -84,7 +84,9 @@ def test_failing_run_is_recorded_and_rerun_by_index(tmp_path, monkeypatch):
         return real(scenario, seed)
 
     monkeypatch.setattr(runner, "_simulate", flaky)
-    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster, \
+    # threads in this process (so the patch applies), every socket on loopback
+    loopback = dict(host="127.0.0.1", protocol="tcp://", scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None, **loopback) as cluster, \
             Client(cluster, set_as_default=False) as client:
         outcome = runner.run_sweep(plan, tmp_path / "out", client=client)
     assert outcome.failed == [4] and len(outcome.succeeded) == 11 and not outcome.complete

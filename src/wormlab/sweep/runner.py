@@ -123,8 +123,10 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
                                    f"{WAIT_FOR_WORKERS_S} s") from None
     else:
         n = workers or os.cpu_count() or 1
+        # no dashboard; the scheduler's health endpoint on a free loopback port, not on :8787
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address=None, silence_logs=logging.ERROR)
+                               dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                               silence_logs=logging.ERROR)
         client = Client(cluster, set_as_default=False)
     try:
         client.register_plugin(WarmUp())
