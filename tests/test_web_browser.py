@@ -8,7 +8,6 @@ except under CI (``CI`` set), where they fail so a missing browser cannot pass u
 from __future__ import annotations
 
 import pytest
-
 from web_support import CHROMIUM, CHROMIUM_ARGS, need_chromium, serve
 
 TIMEOUT_MS = 60_000

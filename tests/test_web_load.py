@@ -7,8 +7,8 @@ import threading
 import time
 
 import httpx
-
 from web_support import serve
+
 from wormlab.web.app import create_app
 from wormlab.web.params import Limits
 

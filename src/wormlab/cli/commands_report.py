@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -18,9 +17,9 @@ def plot_cmd(
     directory: Path = typer.Argument(..., help="A run folder (from `wormlab run`) or a sweep/ensemble folder."),
     out: Path = typer.Option(..., "-o", "--out", help="Output file: .png, .svg or .pdf (the map also .gif, animated)."),
     kind: str = typer.Option("infection", "--kind", help=KIND_HELP),
-    at: Optional[str] = typer.Option(None, "--at", help="Map only: UTC time to draw, e.g. 2001-07-19T17:00Z [default: end of run]."),
+    at: str | None = typer.Option(None, "--at", help="Map only: UTC time to draw, e.g. 2001-07-19T17:00Z [default: end of run]."),
     frames: int = typer.Option(48, "--frames", min=2, max=400, help="Map .gif only: number of frames."),
-    point: Optional[int] = typer.Option(None, "--point", min=0, help="Sweep folders: which parameter point [default: the first]."),
+    point: int | None = typer.Option(None, "--point", min=0, help="Sweep folders: which parameter point [default: the first]."),
 ) -> None:
     """Draw one figure of a run or an ensemble (median and 5-95% band), UTC time axis."""
     from wormlab.errors import InputError
@@ -51,7 +50,7 @@ def _parse_time(text: str):
 def report_cmd(
     directory: Path = typer.Argument(..., help="A run folder or a sweep/ensemble folder."),
     out: Path = typer.Option(..., "-o", "--out", help="The HTML file to write."),
-    point: Optional[int] = typer.Option(None, "--point", min=0, help="Sweep folders: which parameter point [default: the first]."),
+    point: int | None = typer.Option(None, "--point", min=0, help="Sweep folders: which parameter point [default: the first]."),
 ) -> None:
     """Write one self-contained HTML report (no network needed to open it)."""
     from wormlab.report.html_report import check_output, write_report

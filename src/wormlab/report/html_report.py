@@ -146,7 +146,7 @@ def validation_rows(runset: RunSet) -> list[Any]:
         from wormlab.history import validate as hv
     except ImportError:
         return []
-    checks = hv._checks().get(runset.name)  # noqa: SLF001 - the per-scenario check list
+    checks = hv._checks().get(runset.name)
     if not checks or runset.scenario is None:
         return []
     metrics = np.full((len(runset.runs), len(checks)), np.nan)
@@ -198,7 +198,7 @@ def render(runset: RunSet, figures: bool = True) -> str:
     """The whole report as one HTML string (``figures=False`` leaves the pictures out)."""
     from wormlab import __version__
 
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     what = "one run" if len(runset.runs) == 1 else f"an ensemble of {len(runset.runs)} runs"
     body = [
         f"<h1>{esc(runset.name)}</h1>",

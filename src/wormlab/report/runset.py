@@ -29,7 +29,7 @@ class RunData:
     label: str = ""
 
     @classmethod
-    def from_result(cls, result: Any, label: str = "") -> "RunData":
+    def from_result(cls, result: Any, label: str = "") -> RunData:
         """Wrap an in-memory ``wormlab.Result`` (the dashboard and notebooks use this)."""
         return cls(result.timeseries, dict(result.summary), result.scenario, result.hosts,
                    label or f"seed {result.seed}")

@@ -27,7 +27,7 @@ from wormlab.errors import WormlabError
 from wormlab.web.jobs import SERIES_COLUMNS, Jobs, QueueFull
 from wormlab.web.params import PARAMS, Limits, build_scenario, check_request
 
-__all__ = ["create_app", "Limits"]
+__all__ = ["Limits", "create_app"]
 
 
 def _page() -> str:
