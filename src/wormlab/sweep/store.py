@@ -111,7 +111,7 @@ def open_store(root: str | Path, plan: Plan) -> Store:
     else:
         root.mkdir(parents=True, exist_ok=True)
         body = {"fingerprint": fingerprint, "wormlab_version": __version__, **plan.to_json()}
-        atomic_write(plan_path, lambda tmp: Path(tmp).write_text(json.dumps(body, indent=2) + "\n"))
+        atomic_write(plan_path, lambda tmp: Path(tmp).write_text(json.dumps(body, indent=2, default=str) + "\n"))
     store = Store(root, plan)
     _remove_partials(root)
     return store
