@@ -195,3 +195,35 @@ def _render_infer(d: dict) -> None:
         table.add_row(h["time"], str(h["sources_seen"]), f"{h['infected']:,.0f}",
                       f"{h['infected_lo']:,.0f}–{h['infected_hi']:,.0f}")
     console.print(table)
+
+
+@app.command("synth-log")
+def synth_log_cmd(
+    run_dir: Path = typer.Argument(..., help="A run directory written by 'wormlab run --out'."),
+    server_address: str = typer.Option(..., "--server-address",
+                                       help="The server's address (10.1.2.3) or a monitored "
+                                            "block in CIDR form (10.1.0.0/16)."),
+    fmt: str = typer.Option("apache", "--format", help="apache (combined) or iis (W3C)."),
+    benign_rate: float = typer.Option(1.0, "--benign-rate",
+                                      help="Benign requests per second to the whole block."),
+    out: str = typer.Option("-", "--out", "-o", help="Output file ('-' stdout; .gz compresses)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random draws."),
+) -> None:
+    """Write the log a server (or block) would have kept during a simulated outbreak."""
+    from wormlab.detect.sightings import iso
+    from wormlab.detect.synthesize import load_run, open_output, parse_block, synthesize
+
+    block = parse_block(server_address)
+    run = load_run(run_dir)
+    stream = open_output(out)
+    try:
+        st = synthesize(run, stream, block, fmt, benign_rate, seed)
+    finally:
+        if out != "-":
+            stream.close()
+    truth = st.ever_infected_at_end
+    typer.echo(f"wrote {st.lines} lines ({st.worm_lines} worm probes from {st.worm_sources} "
+               f"sources, {st.benign_lines} benign) for {st.monitored_addresses} monitored "
+               f"address(es), {iso(st.start_s)} to {iso(st.end_s)}; run truth: "
+               f"{'unknown' if truth is None else truth} hosts ever infected by the end",
+               err=True)
