@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+import numpy as np
+
 from wormlab.detect.log_formats import ClfParser, IisParser, Request, make_parser, sniff_format
 from wormlab.errors import InputError
 
@@ -155,17 +157,57 @@ def anchor_patterns(anchors: tuple[bytes, ...]) -> list[re.Pattern[bytes]]:
     return out
 
 
-def _line_candidates(low: bytes, patterns: list[re.Pattern[bytes]]) -> list[tuple[int, int]]:
-    """(start, end) of each line in a lower-cased chunk holding at least one anchor."""
+def fold(data: bytes) -> bytes:
+    """ASCII case fold by setting bit 0x20: every letter goes to lower case (other bytes move
+    too, so folded text is only ever compared with folded anchors; a fold can add a candidate
+    line, which the parser and the rule regex then reject, but never lose one)."""
+    return bytes(c | 0x20 for c in data)
+
+
+class ChunkBytes:
+    """Whole-chunk byte work in NumPy, in buffers reused from chunk to chunk."""
+
+    def __init__(self) -> None:
+        self.folded = bytearray()
+        self._view = np.frombuffer(self.folded, np.uint8)
+
+    def fold(self, chunk: bytes) -> bytearray:
+        """The folded chunk; valid up to ``len(chunk)`` (the buffer may be longer)."""
+        n = len(chunk)
+        if len(self.folded) < n:
+            self.folded = bytearray(n)
+            self._view = np.frombuffer(self.folded, np.uint8)
+        np.bitwise_or(np.frombuffer(chunk, np.uint8), 0x20, out=self._view[:n])
+        return self.folded
+
+    @staticmethod
+    def counts(chunk: bytes, marker: bytes) -> tuple[int, int]:
+        """(newlines, occurrences of ``marker``); the marker's bytes must all differ."""
+        a = np.frombuffer(chunk, np.uint8)
+        lines = int(np.count_nonzero(a == 10))
+        k = len(marker)
+        pos = np.flatnonzero(a[:a.size - k + 1] == marker[0])
+        ok = np.ones(pos.size, bool)
+        for j in range(1, k):
+            ok &= a[pos + j] == marker[j]
+        return lines, int(np.count_nonzero(ok))
+
+
+def _line_candidates(chunk: bytes, folded: bytearray,
+                     patterns: list[re.Pattern[bytes]]) -> list[tuple[int, int]]:
+    """(start, end) of each line of ``chunk`` whose fold holds at least one folded anchor."""
     spans: dict[int, int] = {}
+    size = len(chunk)
     for rx in patterns:
-        m = rx.search(low)
+        m = rx.search(folded, 0, size)
         while m is not None:
             i = m.start()
-            start = low.rfind(b"\n", 0, i) + 1
-            end = low.find(b"\n", i)
+            start = chunk.rfind(b"\n", 0, i) + 1
+            end = chunk.find(b"\n", i)
+            if end < 0:  # a last line without its newline
+                end = size
             spans[start] = end
-            m = rx.search(low, end)
+            m = rx.search(folded, end, size)
     return sorted(spans.items())
 
 
@@ -174,7 +216,8 @@ class LogScanner:
 
     def __init__(self, anchors: tuple[str, ...], fmt: str = "auto") -> None:
         self.anchors = tuple(a.lower().encode() for a in anchors)
-        self.patterns = anchor_patterns(self.anchors)
+        self.patterns = anchor_patterns(tuple(fold(a) for a in self.anchors))
+        self.bytes = ChunkBytes()
         self.fmt = fmt
 
     def scan(self, path: str, stats: FileStats) -> Iterator[tuple[Request | None, bytes]]:
@@ -204,11 +247,14 @@ class LogScanner:
 
     def _chunk(self, chunk: bytes, parser: ClfParser | IisParser,
                stats: FileStats) -> Iterator[tuple[Request | None, bytes]]:
-        n = chunk.count(b"\n")
-        if parser.marker is not None and chunk.count(parser.marker) == n:
+        if parser.marker is None:
+            yield from self._lines(chunk, parser, stats)
+            return
+        n, marks = self.bytes.counts(chunk, parser.marker)
+        if marks == n:
             before = stats.lines
             stats.lines += n
-            for start, end in _line_candidates(chunk.lower(), self.patterns):
+            for start, end in _line_candidates(chunk, self.bytes.fold(chunk), self.patterns):
                 line = chunk[start:end].rstrip(b"\r")
                 req = parser.parse(line)
                 stats.parsed_candidates += 1

@@ -68,7 +68,7 @@ class Report:
 
     sources: dict[str, SourceStats] = field(default_factory=dict)
     files: list[FileStats] = field(default_factory=list)
-    sightings_per_hour: Counter = field(default_factory=Counter)
+    sightings_per_hour: dict[int, int] = field(default_factory=dict)
     by_variant: Counter = field(default_factory=Counter)
     by_rule: Counter = field(default_factory=Counter)
     sightings: int = 0
@@ -86,7 +86,9 @@ class Report:
         if req.time_s is None:
             self.untimed_sightings += 1
         else:
-            self.sightings_per_hour[math.floor(req.time_s / 3600)] += 1
+            hour = int(req.time_s // 3600)
+            per_hour = self.sightings_per_hour
+            per_hour[hour] = per_hour.get(hour, 0) + 1
 
     def source_rows(self) -> list[dict]:
         """One dict per source, earliest first (sources without a time last)."""
