@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from wormlab.defenses.schema import DefenseSpec, NetworkSpec, check_defenses
 from wormlab.errors import ScenarioError
 
 UTC = dt.UTC
@@ -172,11 +173,14 @@ class Scenario(_Strict):
     internet: Internet
     worm: Worm
     hosts: Hosts = Field(default_factory=Hosts)
+    network: NetworkSpec | None = None  # organisations and ASes (docs/defenses.md)
+    defenses: list[DefenseSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
         if self.worm.initial_infected > self.internet.vulnerable_hosts:
             raise ValueError("worm.initial_infected exceeds internet.vulnerable_hosts")
+        check_defenses(self)  # raises ScenarioError naming the key
         return self
 
     def with_overrides(self, overrides: list[str] | dict[str, Any]) -> Scenario:

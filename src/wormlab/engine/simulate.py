@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from wormlab.defenses.plan import plan_defenses
 from wormlab.engine import kernel, records
 from wormlab.engine.fenwick import fen_add
-from wormlab.engine.kernel_defense import no_defense
 from wormlab.internet.address_space import place_hosts
 from wormlab.scenario import Scenario
 
@@ -121,7 +121,7 @@ def simulate(sc: Scenario, seed: int = 0, progress: ProgressFn | None = None):
     reboot_p = -math.expm1(-dt_s / (sc.hosts.mean_uptime_h * 3600.0)) if sc.hosts.mean_uptime_h > 0 else 0.0
     offline_p = -math.expm1(-sc.hosts.offline_rate_per_h * dt_s / 3600.0)
     space = float(2 ** sc.internet.address_bits)
-    defense = no_defense()
+    defense, uniform_rate, fen = plan_defenses(sc, pop.infection, ever, uniform_rate, fen, rates, pop.state)
     for k0 in range(0, n_steps, CHUNK_STEPS):
         k1 = min(n_steps, k0 + CHUNK_STEPS)
         kernel.run_steps(rng, k0, k1, dt_s, phase, patch_p, reboot_p, offline_p,
