@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from wormlab.defenses.renumber import flood_columns
 from wormlab.engine import records
 from wormlab.scenario import Scenario
 
@@ -96,6 +97,7 @@ def build_result(sc: Scenario, seed: int, pop, rec: np.ndarray, dt_s: float, ste
     ts = pd.DataFrame(rec, columns=list(records.REC_FIELDS))
     ts.insert(0, "time", start + pd.to_timedelta(offsets, unit="s"))
     ts = ts[list(TIMESERIES_COLUMNS)]
+    flood_columns(sc, ts, pop.address.size)  # at the old and new address when the target is renumbered
     start_ns = np.int64(start.value)
     dt_ns = np.int64(round(dt_s * 1e9))
 
