@@ -32,7 +32,13 @@ def bench(scenario: str, runs: int, workers: int, root: Path) -> dict:
     with dask_client(workers=workers) as client:  # warm-up plugin has run when this returns
         startup_s = time.perf_counter() - t0
         outcome = run_sweep(plan, out, client=client)
-    assert len(outcome.succeeded) == runs, f"{len(outcome.failed)} failed, {len(outcome.lost)} lost"
+    if len(outcome.succeeded) != runs:
+        from wormlab.sweep.store import load
+
+        failures = load(out, timeseries=False).failures
+        first = failures.error.iloc[0] if len(failures) else outcome.lost_error
+        raise SystemExit(f"workers={workers}: {len(outcome.failed)} runs failed, {len(outcome.lost)} lost; "
+                         f"first: {first}")
     busy_s = workers * outcome.elapsed_s
     return {
         "workers": workers,

@@ -58,8 +58,6 @@ def execute_plan(plan, out: Path, workers: int | None, scheduler: str | None, qu
     """Run a plan into ``out``, then print the per-point table; exit 1 if runs failed or were lost."""
     from wormlab.sweep.runner import run_sweep
 
-    if workers is not None and workers < 1:
-        raise typer.BadParameter("must be at least 1", param_hint="--workers")
     with sweep_progress(enabled=not quiet) as update:
         outcome = run_sweep(plan, out, workers=workers, scheduler=scheduler, progress=update,
                             retry_failed=retry_failed, log=None if quiet else _say)
@@ -73,7 +71,8 @@ def execute_plan(plan, out: Path, workers: int | None, scheduler: str | None, qu
              "\"SELECT run_index, seed, error FROM failures\"; re-run one with: wormlab rerun "
              f"{out} INDEX")
     if outcome.lost:
-        _say(f"{len(outcome.lost)} runs were lost with their workers; run the same command again to resume")
+        _say(f"{len(outcome.lost)} runs did not come back from Dask (first: {outcome.lost_error}); "
+             "run the same command again to resume")
     if not outcome.complete:
         raise typer.Exit(1)
 
@@ -122,7 +121,7 @@ def sweep_cmd(
     sweep_file: Path = typer.Argument(..., help="A SWEEP.toml file (see docs/sweeps.md)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Sweep directory [default: the file's `out`, "
                                        "else sweeps/<file stem>/]."),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Local Dask worker processes [default: one per core]; "
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Local Dask worker processes [default: one per core]; "
                                           "with --scheduler, wait until this many have joined."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Use a running Dask scheduler, e.g. tcp://HOST:8786."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Also run again the runs that failed before."),

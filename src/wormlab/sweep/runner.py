@@ -88,6 +88,7 @@ class Outcome:
     succeeded: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
     lost: list[int] = field(default_factory=list)
+    lost_error: str = ""  # the first error Dask gave for a lost run
     workers: int = 0
     elapsed_s: float = 0.0
     run_s: float = 0.0
@@ -215,6 +216,7 @@ def _drive(client, store: Store, todo: list[int], outcome: Outcome, progress: Pr
         future.release()
         if isinstance(value, BaseException) or not isinstance(value, dict):
             outcome.lost.append(index)  # the task itself died (e.g. Dask gave up on it)
+            outcome.lost_error = outcome.lost_error or f"{type(value).__name__}: {value}".splitlines()[0]
         elif value["ok"]:
             t_write = time.perf_counter()
             store.write_run(index, value["timeseries"], value["summary"])
