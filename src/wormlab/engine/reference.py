@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 
+from wormlab.defenses import reference_hooks as defense_hooks
 from wormlab.engine import records
 from wormlab.engine.simulate import _seed_streams, new_population, step_schedule
 from wormlab.errors import WormlabError
@@ -49,6 +50,7 @@ def simulate_reference(sc: Scenario, seed: int = 0):
     rec[0, records.R_S], rec[0, records.R_I], rec[0, records.R_EVER] = n - len(seeds), len(seeds), len(seeds)
     reboot_p = -math.expm1(-dt_s / (sc.hosts.mean_uptime_h * 3600.0)) if sc.hosts.mean_uptime_h > 0 else 0.0
     offline_p = -math.expm1(-sc.hosts.offline_rate_per_h * dt_s / 3600.0)
+    dz = defense_hooks.arrays(sc, pop)
 
     for k in range(n_steps):
         row = rec[k // steps_per_row + 1]
@@ -64,6 +66,7 @@ def simulate_reference(sc: Scenario, seed: int = 0):
             row[records.R_HITS] += int(online.sum())
             victim = online.copy()
             victim[online] = state[targets[online]] == S
+            victim = defense_hooks.thin(k, sources, targets, victim, dz, row)
             order = rng.permutation(np.flatnonzero(victim))  # probes in random order: first one wins
             hit_hosts, first = np.unique(targets[order], return_index=True)
             winners = sources[order[first]]
@@ -72,10 +75,11 @@ def simulate_reference(sc: Scenario, seed: int = 0):
             infection[hit_hosts[fresh], 0] = k + 1
             infection[hit_hosts[fresh], 1] = winners[fresh]
             row[records.R_NEW] += hit_hosts.size
-        # 2. reboots
-        if reboot_p > 0:
+        # 2. reboots (after the defences' triggers, shutdown and throttling)
+        reboot_k = defense_hooks.before_transitions(k, rng, state, infection, rate, dz, reboot_p)
+        if reboot_k > 0:
             inf = np.flatnonzero(state == I)
-            cured = inf[rng.random(inf.size) < reboot_p]
+            cured = inf[rng.random(inf.size) < reboot_k]
             state[cured] = S
             infection[cured, 2] = k + 1
             row[records.R_REBOOTS] += cured.size
@@ -86,6 +90,7 @@ def simulate_reference(sc: Scenario, seed: int = 0):
             infection[done[state[done] == I], 2] = k + 1
             state[done] = P
             row[records.R_PATCHES] += done.size
+        row[records.R_PATCHES] += defense_hooks.patch_campaign(k, rng, state, infection, dz)
         # 4. offline
         if offline_p > 0:
             cand = np.flatnonzero(state != O)

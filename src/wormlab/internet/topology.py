@@ -80,6 +80,16 @@ class Topology:
     def crosses(self, deploy: np.ndarray) -> np.ndarray:
         """(A, A) bool: the route a -> b enters or leaves a deploying AS (a != b, b reachable)."""
         deploy = np.asarray(deploy, dtype=bool)
+        key = deploy.tobytes()
+        memo = self.__dict__.setdefault("_crosses_memo", {})
+        if key not in memo:
+            if len(memo) > 32:
+                memo.clear()
+            memo[key] = self._crosses(deploy)
+            memo[key].flags.writeable = False
+        return memo[key]
+
+    def _crosses(self, deploy: np.ndarray) -> np.ndarray:
         n = self.n_as
         out = np.zeros((n, n), dtype=bool)
         for a in range(n):
