@@ -18,6 +18,7 @@ from wormlab.cli import commands_models  # noqa: E402,F401
 from wormlab.cli import commands_validate  # noqa: E402,F401
 from wormlab.cli import commands_report  # noqa: E402,F401
 from wormlab.cli import commands_sweep  # noqa: E402,F401
+from wormlab.cli import commands_defense  # noqa: E402,F401
 
 __all__ = ["app", "main"]
 
