@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from sweep_support import free_port, kill_group, run_cli, write_sweep
+
 import wormlab
-import wormlab.sweep as sweep
+from wormlab import sweep
 
 
 def _dask_cmd() -> str:

@@ -6,9 +6,9 @@ import time
 
 import pandas as pd
 import pytest
-
 from sweep_support import cli_in_process, comparable, free_port, run_cli, write_sweep
-import wormlab.sweep as sweep
+
+from wormlab import sweep
 from wormlab.sweep import runner
 from wormlab.sweep.spec import load_sweep_file
 

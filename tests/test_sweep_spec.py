@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from sweep_support import SMALL_TOML, write_sweep
+
 from wormlab.errors import ScenarioError, WormlabError
 from wormlab.sweep.aggregate import containment_probability, point_table, quantile_bands
 from wormlab.sweep.spec import ensemble_plan, load_sweep_file
@@ -93,3 +93,19 @@ def test_aggregates_on_a_known_table():
     assert table.finished.tolist() == [2, 2, 0]
     assert table.ever_infected_q50.tolist()[:2] == [15, 35]
     assert table.p_contained.tolist()[:2] == [1.0, 0.0]
+
+
+def test_a_defence_in_a_list_is_swept_by_index(tmp_path):
+    scenario = SMALL_TOML + '\n[[defenses]]\nkind = "throttle"\nfraction = 0.5\nwhen_infected_above = 10\n'
+    text = ('scenario = "small.toml"\n[grid]\n"defenses[0].reaction_s" = [60.0, 600.0]\n'
+            '"defenses[0].fraction" = [0.1, 0.9]\n')
+    plan, _ = load_sweep_file(write_sweep(tmp_path, sweep_text=text, scenario_text=scenario))
+    assert len(plan.points) == 4
+    sc = plan.scenario_of(3)
+    assert sc.defenses[0].reaction_s == 600.0 and sc.defenses[0].fraction == 0.9
+    with pytest.raises(ScenarioError, match=r"defenses\[1\].fraction: the scenario has 1 defenses entries, no \[1\]"):
+        load_sweep_file(write_sweep(tmp_path, sweep_text='scenario = "small.toml"\n[grid]\n'
+                                    '"defenses[1].fraction" = [0.5]\n', scenario_text=scenario))
+    with pytest.raises(ScenarioError, match="reaction_z"):
+        load_sweep_file(write_sweep(tmp_path, sweep_text='scenario = "small.toml"\n[grid]\n'
+                                    '"defenses[0].reaction_z" = [1.0]\n', scenario_text=scenario))

@@ -5,11 +5,11 @@ Dask, DuckDB and pandas are imported inside the commands so ``wormlab --help`` s
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -32,7 +32,13 @@ def sweep_progress(enabled: bool = True, delay_s: float = 0.5) -> Iterator[Calla
             if time.perf_counter() - t0 < delay_s:
                 return
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
 
             bar = Progress(TextColumn("runs"), BarColumn(), MofNCompleteColumn(),
                            TextColumn("{task.fields[failed]} failed"), TextColumn("ETA"), TimeRemainingColumn(),
@@ -108,7 +114,7 @@ def _print_frame(frame, title: str | None = None, csv: bool = False) -> None:
 
 def _cell(value) -> str:
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             return str(value)
         if value.is_integer() or abs(value) >= 1000:
             return f"{value:,.0f}"
@@ -119,11 +125,11 @@ def _cell(value) -> str:
 @app.command("sweep")
 def sweep_cmd(
     sweep_file: Path = typer.Argument(..., help="A SWEEP.toml file (see docs/sweeps.md)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Sweep directory [default: the file's `out`, "
+    out: Path | None = typer.Option(None, "--out", help="Sweep directory [default: the file's `out`, "
                                        "else sweeps/<file stem>/]."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Local Dask worker processes [default: one per core]; "
+    workers: int | None = typer.Option(None, "--workers", min=1, help="Local Dask worker processes [default: one per core]; "
                                           "with --scheduler, wait until this many have joined."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Use a running Dask scheduler, e.g. tcp://HOST:8786."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Use a running Dask scheduler, e.g. tcp://HOST:8786."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Also run again the runs that failed before."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar, no table."),
 ) -> None:
@@ -148,7 +154,7 @@ def run_ensemble(scenario: str, runs: int, root_seed: int, overrides: list[str],
 @app.command("query")
 def query_cmd(
     sweep_dir: Path = typer.Argument(..., help="A sweep or ensemble directory."),
-    sql: Optional[str] = typer.Argument(None, help=QUERY_HELP),
+    sql: str | None = typer.Argument(None, help=QUERY_HELP),
     csv: bool = typer.Option(False, "--csv", help="Print CSV instead of a table."),
 ) -> None:
     """Query a sweep's results with DuckDB SQL; prints a table or CSV."""

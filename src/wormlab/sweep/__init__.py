@@ -9,8 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["load", "connect", "run_sweep", "rerun", "load_sweep_file", "ensemble_plan", "Plan",
-           "quantile_bands", "containment_probability", "containment_curve", "point_table"]
+__all__ = [
+    "Plan",
+    "connect",
+    "containment_curve",
+    "containment_probability",
+    "ensemble_plan",
+    "load",
+    "load_sweep_file",
+    "point_table",
+    "quantile_bands",
+    "rerun",
+    "run_sweep",
+]
 
 _LAZY = {
     "load": "wormlab.sweep.store",

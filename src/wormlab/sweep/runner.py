@@ -16,11 +16,11 @@ import os
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
@@ -140,7 +140,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
 
 def _check_address(address: str) -> None:
     scheme, sep, rest = address.partition("://")
-    host, colon, port = rest.rpartition(":")
+    _, colon, port = rest.rpartition(":")
     if not sep or scheme not in ("tcp", "tls", "ws", "wss", "inproc") or not colon or not port.isdigit():
         raise WormlabError(f"--scheduler {address!r}: expected an address like tcp://HOST:8786")
 

@@ -15,7 +15,9 @@ import hashlib
 import itertools
 import json
 import math
+import re
 import tomllib
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from wormlab.errors import ScenarioError
 FORMAT_VERSION = 1
 DISTRIBUTIONS = ("uniform", "log_uniform", "integers", "choice")
 TOP_KEYS = {"scenario", "description", "runs_per_point", "root_seed", "common_seeds", "out", "set", "grid", "random"}
+KEY_PART = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)(?:\[(\d+)\])?$")
 RESERVED_COLUMNS = {"run_index", "point_index", "replicate", "seed", "status"}
 
 
@@ -69,11 +72,12 @@ class Plan:
 
     def scenario_of(self, run_index: int):
         """The validated Scenario of the run's parameter point."""
-        from wormlab.scenario import apply_overrides, scenario_from_dict
+        from wormlab.scenario import scenario_from_dict
 
         point = self.point_of(run_index)
         raw = json.loads(json.dumps(self.scenario))
-        apply_overrides(raw, self.points[point], origin=f"point {point}")
+        for key, value in self.points[point].items():
+            set_key(raw, key, value, origin=f"sweep point {point}")
         return scenario_from_dict(raw, origin=f"sweep point {point} ({_describe(self.points[point])})")
 
     def run_spec(self, run_index: int, scenario: Any = None) -> RunSpec:
@@ -98,7 +102,7 @@ class Plan:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Plan":
+    def from_json(cls, data: dict[str, Any]) -> Plan:
         return cls(scenario=data["scenario"], points=data["points"], runs_per_point=data["runs_per_point"],
                    root_seed=data["root_seed"], common_seeds=data["common_seeds"],
                    description=data.get("description", ""), param_keys=data["param_keys"])
@@ -112,8 +116,43 @@ class Plan:
 
 
 def param_column(key: str) -> str:
-    """The column name of a swept key in the tables: dots become underscores."""
-    return key.replace(".", "_")
+    """The column name of a swept key: ``defenses[0].delay_s`` -> ``defenses_0_delay_s``."""
+    return re.sub(r"[.\[\]]+", "_", key).strip("_")
+
+
+def _parts(key: str, origin: str) -> list[tuple[str, int | None]]:
+    """``defenses[0].at`` -> [("defenses", 0), ("at", None)]."""
+    parts = []
+    for part in key.split("."):
+        match = KEY_PART.match(part)
+        if not match:
+            raise ScenarioError(f"{origin}: {key}: not a dotted key (e.g. worm.probe_rate_per_s or defenses[0].at)")
+        parts.append((match[1], int(match[2]) if match[2] is not None else None))
+    return parts
+
+
+def set_key(raw: dict[str, Any], key: str, value: Any, origin: str) -> None:
+    """Set a dotted key in a raw scenario mapping; ``name[i]`` steps into the i-th table of a list."""
+    node: Any = raw
+    parts = _parts(key, origin)
+    for depth, (name, index) in enumerate(parts):
+        last = depth == len(parts) - 1
+        if index is None:
+            if last:
+                node[name] = value
+                return
+            node = node.setdefault(name, {})
+        else:
+            items = node.get(name)
+            if not isinstance(items, list) or index >= len(items):
+                have = len(items) if isinstance(items, list) else 0
+                raise ScenarioError(f"{origin}: {key}: the scenario has {have} {name} entries, no [{index}]")
+            if last:
+                items[index] = value
+                return
+            node = items[index]
+        if not isinstance(node, dict):
+            raise ScenarioError(f"{origin}: {key}: {name!r} is not a table, cannot set a key inside it")
 
 
 def _describe(point: dict[str, Any]) -> str:
@@ -260,31 +299,39 @@ def _draw(spec: Any, n: int, rng, where: str) -> list[Any]:
 
 
 def _check_keys(sc, keys: list[str], origin: str) -> None:
-    """Every swept key must name a field of the scenario schema (a typo fails before any run)."""
+    """Swept keys must name scenario fields (a typo fails before any run, listing the known keys).
+
+    The walk follows nested tables and ``name[i]`` list entries while the schema is a plain
+    model; past a union (e.g. a defence's kind) validating the points catches unknown keys.
+    """
     from pydantic import BaseModel
 
     for key in keys:
         model: Any = type(sc)
-        for depth, part in enumerate(key.split(".")):
+        for name, index in _parts(key, origin):
             if not (isinstance(model, type) and issubclass(model, BaseModel)):
-                if model is dict:
-                    break  # free-form mapping, e.g. internet.slash8_weights."24"
-                raise ScenarioError(f"{origin}: {key}: {'.'.join(key.split('.')[:depth])} has no sub-keys")
+                if model in (int, float, str, bool):
+                    raise ScenarioError(f"{origin}: {key}: {name!r} is inside a value that has no sub-keys")
+                break  # a mapping or a union: checked when the points are validated
             fields = {f.alias or n: f for n, f in model.model_fields.items()}
-            if part not in fields:
-                raise ScenarioError(f"{origin}: {key}: the scenario has no key {part!r} here; "
+            if name not in fields:
+                raise ScenarioError(f"{origin}: {key}: the scenario has no key {name!r} here; "
                                     f"known: {', '.join(sorted(fields))}")
-            model = _origin_type(fields[part].annotation)
-        column = param_column(key)
-        if column in RESERVED_COLUMNS:
-            raise ScenarioError(f"{origin}: {key}: clashes with the column {column!r}")
+            model = _field_type(fields[name].annotation, index is not None)
+        if param_column(key) in RESERVED_COLUMNS:
+            raise ScenarioError(f"{origin}: {key}: clashes with the column {param_column(key)!r}")
     if len({param_column(k) for k in keys}) != len(keys):
         raise ScenarioError(f"{origin}: two swept keys map to the same column name")
 
 
-def _origin_type(annotation: Any) -> Any:
+def _field_type(annotation: Any, indexed: bool) -> Any:
+    """The model (or plain type) a key step leads to; ``indexed`` steps into a list's items."""
     import typing
 
-    base = typing.get_origin(annotation)
-    return base if base is not None else annotation
-
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if indexed:
+        return _field_type(args[0], False) if origin is list and args else None
+    if origin in (typing.Union, types.UnionType):  # X | None -> X
+        rest = [a for a in args if a is not type(None)]
+        return _field_type(rest[0], False) if len(rest) == 1 else None
+    return annotation if origin is None else origin

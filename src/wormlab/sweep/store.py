@@ -248,8 +248,10 @@ class SweepTables:
         """Swept key -> the values taken, in point order."""
         return {key: [p[key] for p in self.plan.points] for key in self.plan.param_keys}
 
-    def runs(self) -> list["RunView"]:
+    def runs(self) -> list[RunView]:
         """One view per finished run: its time series and summary (ISO times, as in summary.json)."""
+        import pandas as pd
+
         from wormlab.result import iso_utc
 
         by_run = dict(tuple(self.timeseries.groupby("run_index"))) if self.timeseries is not None else {}
@@ -257,7 +259,7 @@ class SweepTables:
         views = []
         for row in self.summaries.to_dict("records"):
             index = int(row["run_index"])
-            summary = {k: (iso_utc(v) if k in TIME_KEYS and v is not None and v == v else v) for k, v in row.items()}
+            summary = {k: (iso_utc(v) if k in TIME_KEYS and not pd.isna(v) else v) for k, v in row.items()}
             point = int(row["point_index"])
             if point not in scenarios:
                 scenarios[point] = self.plan.scenario_of(index)
