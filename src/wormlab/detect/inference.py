@@ -166,38 +166,79 @@ def infer_outbreak(first_s: np.ndarray, last_s: np.ndarray, counts: np.ndarray,
     fit = fit_growth(to_h(first_s), end_h, hit_rate_per_s(rate, monitored_addresses) * 3600)
     hours = np.arange(0.0, math.floor(end_h) + 1.0)
     hours = np.append(hours[hours < end_h], end_h)
-    rng = np.random.default_rng(seed)
-    boot_curves, boot_k = [], []
-    for _ in range(bootstrap):
-        idx = rng.integers(0, first_s.size, first_s.size)
-        r_b = rate if not estimated else estimate_probe_rate_per_s(
-            first_s[idx], end, counts[idx], monitored_addresses) or rate
-        try:
-            f_b = fit_growth(to_h(first_s[idx]), end_h,
-                             hit_rate_per_s(r_b, monitored_addresses) * 3600)
-        except InputError:
-            continue
-        # Resampling the seen sources leaves out the chance in how many are still unseen:
-        # add it as Poisson noise around the replicate's expected unseen count.
-        infected_b = f_b.infected(hours)
-        lam_b_per_h = hit_rate_per_s(r_b, monitored_addresses) * 3600
-        unseen_b = np.clip(infected_b - expected_seen(hours, f_b.k_total, f_b.k_per_h,
-                                                      f_b.t0_h, lam_b_per_h), 0.0, None)
-        boot_curves.append(infected_b + rng.poisson(unseen_b) - unseen_b)
-        boot_k.append((f_b.k_total, f_b.k_per_h))
-    curves = np.array(boot_curves) if boot_curves else fit.infected(hours)[None, :]
-    ks = np.array(boot_k) if boot_k else np.array([[fit.k_total, fit.k_per_h]])
+    lam_h = hit_rate_per_s(rate, monitored_addresses) * 3600
+    errors, params = _parametric_bootstrap(fit, end_h, lam_h, hours, estimated,
+                                           monitored_addresses, bootstrap, seed)
     seen_sorted = np.sort(to_h(first_s))
+    central = fit.infected(hours)
     hourly = []
     for j, h in enumerate(hours):
-        lo, hi = _ci(curves[:, j], level)
+        lo, hi = _basic_ci(central[j], errors[:, j], level)
+        seen_by_h = int(np.searchsorted(seen_sorted, h, side="right"))
+        lo = max(lo, float(seen_by_h))  # every source seen by then was infected
         hourly.append({"time": origin + h * 3600.0,
-                       "sources_seen": int(np.searchsorted(seen_sorted, h, side="right")),
-                       "infected": float(fit.infected(h)), "infected_lo": lo, "infected_hi": hi})
+                       "sources_seen": seen_by_h,
+                       "infected": float(central[j]), "infected_lo": lo, "infected_hi": hi})
     return Estimate(monitored_addresses, float(rate), estimated, float(first_s.min()), end,
-                    int(first_s.size), fit, float(fit.infected(end_h)),
-                    _ci(curves[:, -1], level), _ci(ks[:, 0], level), _ci(ks[:, 1], level),
-                    hourly, len(boot_curves), level)
+                    int(first_s.size), fit, float(central[-1]),
+                    (max(hourly[-1]["infected_lo"], 0.0), hourly[-1]["infected_hi"]),
+                    _basic_ci(fit.k_total, params[:, 0] - fit.k_total, level),
+                    _basic_ci(fit.k_per_h, params[:, 1] - fit.k_per_h, level),
+                    hourly, len(errors), level)
+
+
+def _basic_ci(value: float, errors: np.ndarray, level: float) -> tuple[float, float]:
+    """``value`` less the replicates' mean error, plus or minus t quantiles of their spread.
+
+    A normal interval with Student's t for the replicate count: with tens of replicates the
+    empirical 2.5% and 97.5% quantiles are too noisy and, on average, too narrow.
+    """
+    errors = errors[np.isfinite(errors)]
+    if errors.size < 2:
+        return value, value
+    from scipy.stats import t as student_t
+
+    half = float(student_t.ppf((1 + level) / 2, errors.size - 1)) * float(np.std(errors, ddof=1))
+    centre = value - float(np.mean(errors))
+    return max(centre - half, 0.0), centre + half
+
+
+def _parametric_bootstrap(fit: Fit, end_h: float, lam_h: float, hours: np.ndarray,
+                          estimate_rate: bool, monitored: int, replicates: int,
+                          seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Errors of the whole method on outbreaks drawn from the fitted model.
+
+    Each replicate draws a Poisson(K) number of hosts with logistic infection times, their
+    first sightings after an exponential delay (and repeat visits when the probe rate is
+    estimated), runs the same estimator and records estimate minus that replicate's own truth
+    at each hour. Unlike resampling the seen sources, this carries the fit's parameter
+    uncertainty and the chance in how many hosts are still unseen.
+    Returns (errors: replicates x hours, parameters: replicates x (K, k)).
+    """
+    rng = np.random.default_rng(seed)
+    errors, params = [], []
+    for _ in range(replicates):
+        n = rng.poisson(fit.k_total)
+        u = rng.random(n)
+        tau = fit.t0_h + np.log(u / (1.0 - u)) / fit.k_per_h
+        first = tau + rng.exponential(1.0 / lam_h, n)
+        seen = first <= end_h
+        lam_b = lam_h
+        if estimate_rate:
+            counts = 1.0 + rng.poisson(lam_h * (end_h - first[seen]))
+            r_b = estimate_probe_rate_per_s(first[seen] * 3600.0, end_h * 3600.0, counts,
+                                            monitored)
+            if r_b is None:
+                continue
+            lam_b = hit_rate_per_s(r_b, monitored) * 3600
+        try:
+            f_b = fit_growth(first[seen], end_h, lam_b)
+        except InputError:
+            continue
+        truth = np.searchsorted(np.sort(tau), hours, side="right")
+        errors.append(f_b.infected(hours) - truth)
+        params.append((f_b.k_total, f_b.k_per_h))
+    return (np.array(errors).reshape(-1, hours.size), np.array(params).reshape(-1, 2))
 
 
 def estimate_dict(est: Estimate) -> dict:
