@@ -11,28 +11,23 @@ from __future__ import annotations
 
 import pytest
 
-from equivalence_support import ALPHA, SEEDS, VARIANTS, corrected_ks, ensemble
+from wormlab.history.equivalence import ALPHA, OBSERVABLES, VARIANTS, engine_equivalence
 
-N_OBSERVABLES = 5
-N_TESTS = N_OBSERVABLES * len(VARIANTS)
-FAST_SEEDS = range(SEEDS)
-REFERENCE_SEEDS = range(10_000, 10_000 + SEEDS)  # independent of the fast engine's draws
+SEEDS = 200
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_fast_engine_matches_reference_in_distribution(variant):
-    fast = ensemble("fast", variant, FAST_SEEDS)
-    ref = ensemble("reference", variant, REFERENCE_SEEDS)
-    pvalues = corrected_ks(fast, ref, N_TESTS)
-    assert len(pvalues) == N_OBSERVABLES
-    failing = {k: round(p, 4) for k, p in pvalues.items() if p <= ALPHA}
+    rows = engine_equivalence(SEEDS, variants=[variant])
+    assert [r["observable"] for r in rows] == list(OBSERVABLES)
+    failing = {r["observable"]: round(r["p_corrected"], 4) for r in rows if not r["passed"]}
     assert not failing, f"{variant}: engines disagree (Bonferroni-corrected KS p): {failing}"
+    assert all(r["p_corrected"] >= r["p"] for r in rows)
 
 
 def test_a_wrong_hit_probability_is_caught():
     # Hits drawn with 1.25 times the right probability: K is 25% too high.
-    broken = ensemble("fast", "plain", FAST_SEEDS, hit_scale=1.25)
-    ref = ensemble("reference", "plain", REFERENCE_SEEDS)
-    pvalues = corrected_ks(broken, ref, N_TESTS)
-    assert min(pvalues.values()) < ALPHA, pvalues
-    assert pvalues["rows_to_half_of_V"] < ALPHA
+    rows = {r["observable"]: r for r in engine_equivalence(SEEDS, hit_scale=1.25, variants=["plain"])}
+    assert min(r["p_corrected"] for r in rows.values()) < ALPHA
+    assert not rows["rows_to_half_of_V"]["passed"]
+    assert rows["rows_to_half_of_V"]["fast_mean"] < rows["rows_to_half_of_V"]["reference_mean"]
