@@ -59,9 +59,9 @@ def test_interval_covers_truth_with_known_rate(seed) -> None:
 def test_95_percent_intervals_cover_the_truth_about_95_percent_of_the_time() -> None:
     """24 fixed-seed outbreaks still growing at the end (midpoint 3 h before), rate known.
 
-    Tolerance: at least 21 of 24 covered. With true 95% coverage that happens with
-    probability 0.97; the old source-resampling intervals covered 84% (33 of 40 seeds) and
-    would pass it only about a third of the time.
+    Tolerance: at least 21 of 24 covered; with true 95% coverage that happens with
+    probability 0.97. (The old source-resampling intervals covered 33 of 40 on seeds 100-139
+    and 88 of 100 overall; docs/detect.md has the larger comparison.)
     """
     covered = 0
     for seed in range(100, 124):

@@ -21,9 +21,9 @@ from wormlab.detect.pcap_reader import is_capture, scan_capture
 from wormlab.detect.signatures import Rule, RuleSet
 
 
-@dataclass
+@dataclass(slots=True)
 class SourceStats:
-    """Everything one source address did that matched a signature."""
+    """Everything one source address did that matched a signature (one per source: slots)."""
 
     source: str
     first_s: float | None = None
@@ -41,8 +41,7 @@ class SourceStats:
         v[rule.variant] = v.get(rule.variant, 0) + 1
         r[rule.id] = r.get(rule.id, 0) + 1
         s[req.status] = s.get(req.status, 0) + 1
-        if rule.confidence > self.confidence:
-            self.confidence = rule.confidence
+        self.confidence = max(self.confidence, rule.confidence)
         t = req.time_s
         if t is not None:
             if self.first_s is None or t < self.first_s:

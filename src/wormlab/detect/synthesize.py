@@ -38,12 +38,22 @@ FORMATS = ("apache", "iis")
 IIS_FIELDS = ("date time c-ip cs-username s-ip s-port cs-method cs-uri-stem cs-uri-query "
               "sc-status cs(User-Agent)")
 # Benign requests: (path, query, status, bytes); agents of 2001.
-_PAGES = (("/", "-", 200, 5120), ("/index.html", "-", 200, 5120), ("/images/logo.gif", "-", 200,
-          2326), ("/news/2001/07/19.html", "-", 200, 14210), ("/cgi-bin/search", "q=iis+patch",
-          200, 3109), ("/favicon.ico", "-", 404, 0), ("/about.html", "-", 304, 0),
-          ("/robots.txt", "-", 200, 68))
-_AGENTS = ("Mozilla/4.76 [en] (Windows NT 5.0; U)", "Mozilla/4.0 (compatible; MSIE 5.5; Windows NT "
-           "5.0)", "Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)", "Googlebot/2.1")
+_PAGES = (
+    ("/", "-", 200, 5120),
+    ("/index.html", "-", 200, 5120),
+    ("/images/logo.gif", "-", 200, 2326),
+    ("/news/2001/07/19.html", "-", 200, 14210),
+    ("/cgi-bin/search", "q=iis+patch", 200, 3109),
+    ("/favicon.ico", "-", 404, 0),
+    ("/about.html", "-", 304, 0),
+    ("/robots.txt", "-", 200, 68),
+)
+_AGENTS = (
+    "Mozilla/4.76 [en] (Windows NT 5.0; U)",
+    "Mozilla/4.0 (compatible; MSIE 5.5; Windows NT 5.0)",
+    "Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)",
+    "Googlebot/2.1",
+)
 
 
 def parse_block(text: str) -> tuple[int, int]:
@@ -251,6 +261,6 @@ def open_output(path: str) -> TextIO:
     try:
         if path.endswith(".gz"):
             return gzip.open(path, "wt", encoding="ascii", compresslevel=3)
-        return open(path, "w", encoding="ascii")  # noqa: SIM115 - closed by the caller
+        return open(path, "w", encoding="ascii")
     except OSError as err:
         raise InputError(f"cannot write {path}: {err.strerror or err}") from None
