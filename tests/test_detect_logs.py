@@ -144,6 +144,20 @@ def test_overlong_line_is_skipped_in_bounded_memory(tmp_path, monkeypatch) -> No
     assert f.malformed == 1 and report.sightings == 3 and f.lines == 5
 
 
+@pytest.mark.parametrize("chunk", [61, 97, 500, 4096])
+def test_lines_split_across_reads_are_whole_once(tmp_path, monkeypatch, chunk) -> None:
+    """Every chunk size gives the same lines, sightings and sources as one big read."""
+    lines = (COMMON + COMBINED[:1]) * 7
+    path = _write(tmp_path, "a.log", lines)
+    whole = _scan(path)
+    monkeypatch.setattr(log_reader, "CHUNK_BYTES", chunk)
+    split = _scan(path)
+    assert split.files[0].lines == whole.files[0].lines == len(lines)
+    assert split.sightings == whole.sightings == 21
+    assert {k: v.count for k, v in split.sources.items()} == {
+        k: v.count for k, v in whole.sources.items()}
+
+
 def test_truncated_gzip_keeps_what_was_read_and_warns(tmp_path) -> None:
     lines = COMMON * 200
     data = gzip.compress(("\n".join(lines) + "\n").encode())

@@ -94,15 +94,18 @@ def iter_chunks(stream: BinaryIO, stats: FileStats) -> Iterator[bytes]:
             if nl < 0:
                 continue
             block, skipping = block[nl + 1:], False
-        data = carry + block if carry else block
-        cut = data.rfind(b"\n") + 1
-        carry = data[cut:]
+        cut = block.rfind(b"\n") + 1
+        if cut and carry:  # one copy: the carried line's start, then the block's whole lines
+            chunk = b"".join((carry, memoryview(block)[:cut]))
+        else:
+            chunk = block if cut == len(block) else block[:cut]
+        carry = block[cut:] if cut else carry + block
         if len(carry) > MAX_LINE_BYTES:
             stats.lines += 1
             stats.bad_line(stats.lines, carry[:MAX_LINE_BYTES])
             carry, skipping = b"", True
         if cut:
-            yield data[:cut]
+            yield chunk
     if carry and not skipping:
         yield carry + b"\n"
 
