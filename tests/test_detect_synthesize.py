@@ -36,6 +36,14 @@ def test_worm_spreads_only_on_spread_days() -> None:
     assert spread_windows(start, end, every_day) == [(start, end)]
 
 
+def test_unmodelled_run_features_are_warned_about() -> None:
+    from wormlab.detect.synthesize import _unmodelled
+
+    assert _unmodelled({"worm": {"scan": {"kind": "uniform"}}, "defenses": []}) == []
+    warned = _unmodelled({"worm": {"saturation_probes_per_s": 1e6}, "defenses": [{"x": 1}]})
+    assert len(warned) == 2 and "overstates" in warned[0]
+
+
 def _toy_run(hosts: int = 400, rate: float = 2.0) -> Run:
     """Hosts infected evenly over the 19th, a quarter cured at 20:00, scanning into the 20th."""
     rng = np.random.default_rng(5)

@@ -215,6 +215,8 @@ def synth_log_cmd(
 
     block = parse_block(server_address)
     run = load_run(run_dir)
+    for w in run.warnings:
+        typer.echo(f"warning: {w}", err=True)
     stream = open_output(out)
     try:
         st = synthesize(run, stream, block, fmt, benign_rate, seed)

@@ -78,6 +78,7 @@ class Run:
     scan_until: np.ndarray
     rate: np.ndarray
     ever_infected_at: dict[float, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _epoch(series) -> np.ndarray:
@@ -133,12 +134,24 @@ def load_run(run_dir: str | Path) -> Run:
     run = Run(start, end, spread_windows(start, end, worm.get("calendar", [])),
               hosts["address"].to_numpy(np.uint32)[keep], inf[keep], until[keep],
               hosts["probe_rate_per_s"].to_numpy(float)[keep])
+    run.warnings = _unmodelled(sc)
     ts_path = run_dir / "timeseries.parquet"
     if ts_path.exists():
         ts = pd.read_parquet(ts_path, columns=["time", "ever_infected", "infected"])
         run.ever_infected_at = dict(zip(_epoch(ts["time"]), ts["ever_infected"].astype(int),
                                         strict=True))
     return run
+
+
+def _unmodelled(sc: dict) -> list[str]:
+    """Scenario features that change who probes the block but that synthesis ignores."""
+    worm, out = sc.get("worm", {}), []
+    if worm.get("saturation_probes_per_s") or worm.get("bandwidth"):
+        out.append("the run limits scanning by bandwidth or link saturation; synthesis uses "
+                   "each host's nominal probe_rate_per_s, so it overstates the probes")
+    if sc.get("defenses"):
+        out.append("the run has defenses that may filter probes; synthesis ignores them")
+    return out
 
 
 def probe_events(run: Run, first: int, size: int, a: float, b: float,
