@@ -69,3 +69,37 @@ def test_a_miscalibrated_worm_fails_validation(capsys):
 def test_bad_runs_exit_2(capsys):
     assert main(["validate", "--runs", "0"]) == 2
     assert "--runs" in capsys.readouterr().err
+
+
+def _fake_result(minutes: int, V: int, name: str, start: str = "2003-01-25T05:30:00Z"):
+    """A Result-shaped object: a logistic outbreak sampled each minute."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from wormlab.models.rcs import rcs_fraction
+
+    times = pd.date_range(start, periods=minutes, freq="min")
+    ever = np.round(V * rcs_fraction(np.arange(minutes) / 60.0, 30.0, 0.1))
+    ts = pd.DataFrame({"time": times, "ever_infected": ever, "infected": ever,
+                       "new_infections": np.diff(ever, prepend=ever[0])})
+    sc = SimpleNamespace(name=name, internet=SimpleNamespace(vulnerable_hosts=V))
+    return SimpleNamespace(timeseries=ts, scenario=sc, summary={"early_doubling_minutes": 0.14})
+
+
+def test_checks_of_scenarios_not_built_in_yet_can_measure_a_run():
+    # Slammer's and 1 August's checks wait for their scenarios; their metrics must already work.
+    checks = {c.observation: c for c in _checks()["slammer-2003-01-25"]}
+    res = _fake_result(30, 75_000, "slammer-2003-01-25")
+    from wormlab.models.rcs import rcs_fraction
+
+    expected = rcs_fraction(10 / 60, 30.0, 0.1)  # the fake's share ten minutes in
+    assert abs(checks["slammer-0125.share_in_ten_minutes"].metric(res) - expected) < 1e-4
+    assert checks["slammer-0125.ever_infected"].metric(res) == res.timeseries["ever_infected"].iloc[-1]
+    assert checks["slammer-0125.early_doubling"].metric(res) == 0.14 * 60
+    import pandas as pd
+
+    (aug,) = _checks()["codered-2001-08-01"]
+    res = _fake_result(48 * 60, 280_000, "codered-2001-08-01", start="2001-08-01T00:00:00Z")
+    midnight = res.timeseries["time"] == pd.Timestamp("2001-08-02T00:00:00Z")
+    assert aug.metric(res) == res.timeseries.loc[midnight, "ever_infected"].item()
