@@ -67,7 +67,8 @@ class Plan:
             crosses[i] = c
         has_org = (self.org_ingress >= 0).any() or (self.org_egress >= 0).any()
         return kd.empty_arrays(
-            active=bool(self.trig_start),
+            active=bool(self.path) or has_org,
+            host_active=bool(self.trig_start),
             trig_start=np.array(self.trig_start, dtype=np.int64),
             trig_cond=np.array(self.trig_cond, dtype=np.int64),
             trig_delay=np.array(self.trig_delay, dtype=np.int64),
@@ -82,7 +83,8 @@ class Plan:
             org_ingress=self.org_ingress if has_org else np.zeros(0, np.int64),
             org_egress=self.org_egress if has_org else np.zeros(0, np.int64),
             slots=self.slots, params=self.params, patch_h_type=self.patch_h_type,
-            shut_mark=self.shut_mark, throttled=self.throttled, status=np.zeros(4, dtype=np.int64),
+            shut_mark=self.shut_mark, throttled=self.throttled,
+            status=np.array([0, 0, 0, sum(c >= 0 for c in self.trig_cond)], dtype=np.int64),
             infection=infection, ever=ever,
         )
 

@@ -60,12 +60,13 @@ def _leave(hosts: np.ndarray, k: int, state: np.ndarray, infection: np.ndarray) 
 
 def before_transitions(k: int, rng, state, infection, rate, dz, reboot_p: float) -> float:
     """Triggers, shutdown, throttling; returns this step's reboot probability."""
-    if not dz.active:
+    if not dz.host_active:
         return reboot_p
     n_inf = int((state == I).sum())
     for d in range(dz.trig_cond.size):
         if dz.trig_cond[d] >= 0 and dz.trig_start[d] == kd.NEVER and n_inf > dz.trig_cond[d]:
             dz.trig_start[d] = k + 1 + dz.trig_delay[d]
+            dz.status[kd.ST_PENDING] -= 1
     st = dz.status
     s = dz.slots[kd.S_SHUTDOWN]
     if s >= 0 and st[kd.ST_SHUT_PHASE] == 0 and k >= dz.trig_start[s]:
@@ -93,7 +94,7 @@ def before_transitions(k: int, rng, state, infection, rate, dz, reboot_p: float)
 
 def patch_campaign(k: int, rng, state, infection, dz) -> int:
     """Each susceptible or infected host is patched with its own probability; returns the count."""
-    s = dz.slots[kd.S_PATCH] if dz.active else -1
+    s = dz.slots[kd.S_PATCH] if dz.host_active else -1
     if s < 0 or k < dz.trig_start[s]:
         return 0
     cand = np.flatnonzero((state == S) | (state == I))

@@ -4,7 +4,8 @@
 run, as NumPy arrays in a namedtuple (Numba compiles one version of the kernel for its field
 types; ``no_defense`` has the same types, so a run without defences reuses that compilation and
 skips every hook on ``active``). ``accept_hit`` is called for every hit on a susceptible host when
-``active`` is true. The arrays are filled by ``wormlab.defenses.plan``; their layout:
+``active`` is true (only when a path or organisation filter is set: the call reads the target's
+host index, a cache miss per hit); ``host_active`` switches on the per-step hooks. The arrays are filled by ``wormlab.defenses.plan``; their layout:
 
 - triggers, one slot per defence: ``trig_start[d]`` is the first step at which defence d acts
   (``NEVER`` until a condition fires), ``trig_cond[d]`` an infected-count threshold (-1: none),
@@ -33,9 +34,9 @@ CONTENT, BLACKLIST = 0, 1
 S_PATCH, S_REBOOT, S_SHUTDOWN, S_THROTTLE = 0, 1, 2, 3
 P_AWARE_H, P_REBOOT_P, P_COMPLIANCE, P_SHUT_STEPS, P_THROTTLE_RATE = 0, 1, 2, 3, 4
 # status[...]
-ST_SHUT_PHASE, ST_SHUT_END, ST_THROTTLED = 0, 1, 2
+ST_SHUT_PHASE, ST_SHUT_END, ST_THROTTLED, ST_PENDING = 0, 1, 2, 3  # PENDING: condition triggers not yet fired
 
-FIELDS = ("active", "host_block_p", "trig_start", "trig_cond", "trig_delay", "host_as", "host_org",
+FIELDS = ("active", "host_active", "host_block_p", "trig_start", "trig_cond", "trig_delay", "host_as", "host_org",
           "host_type", "web_server", "path_slot", "path_kind", "path_reaction", "crosses", "org_ingress",
           "org_egress", "slots", "params", "patch_h_type", "shut_mark", "throttled", "status",
           "infection", "ever")
@@ -46,7 +47,7 @@ def empty_arrays(**given) -> DefenseArrays:
     """All fields with their kernel dtypes, empty unless ``given``."""
     i64 = lambda n=0: np.zeros(n, dtype=np.int64)  # noqa: E731
     base = dict(
-        active=False, host_block_p=np.zeros(0), trig_start=i64(), trig_cond=i64(), trig_delay=i64(),
+        active=False, host_active=False, host_block_p=np.zeros(0), trig_start=i64(), trig_cond=i64(), trig_delay=i64(),
         host_as=np.zeros(0, np.int32), host_org=np.zeros(0, np.int32), host_type=np.zeros(0, np.int8),
         web_server=np.zeros(0, np.uint8), path_slot=i64(), path_kind=i64(), path_reaction=i64(),
         crosses=np.zeros((0, 0, 0), np.uint8), org_ingress=i64(), org_egress=i64(),
@@ -63,7 +64,9 @@ def no_defense() -> DefenseArrays:
     return empty_arrays()
 
 
-@njit(cache=True)
+# Inlined (here and for the per-step hooks): a call per hit or per step would copy and
+# reference-count every array of the namedtuple, which costs as much as the work itself.
+@njit(cache=True, inline="always")
 def accept_hit(rng, k, src, dst, defense):
     """True when a probe from host ``src`` to host ``dst`` in step ``k`` gets through."""
     d = defense
@@ -90,10 +93,11 @@ def accept_hit(rng, k, src, dst, defense):
     return p <= 0.0 or rng.random() >= p
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def update_triggers(k, n_infected, defense):
     """Fire condition triggers: more than ``trig_cond`` hosts infected at the end of step ``k``."""
     for d in range(defense.trig_cond.shape[0]):
         c = defense.trig_cond[d]
         if c >= 0 and defense.trig_start[d] == NEVER and n_infected > c:
             defense.trig_start[d] = k + 1 + defense.trig_delay[d]
+            defense.status[ST_PENDING] -= 1

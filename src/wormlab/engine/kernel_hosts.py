@@ -4,7 +4,10 @@ Each is a count of Bernoulli trials drawn as one binomial, with the hosts concer
 uniformly without replacement by position in the state-segmented permutation ``order``, which is
 the same distribution as one coin per host. Moving a host between states is a swap per segment
 boundary crossed, so its position is always known and no inverse index is needed.
-Defences that act on hosts (``defense``, see ``kernel_defense``) hook in here.
+Defences that act on hosts (``defense``, see ``kernel_defense``) hook in here, in this order
+after the worm's step: triggers, global shutdown (start or end), throttling, reboots (the
+campaign's extra rate combined with the natural one as two independent coins), the scheduled
+patching, the patch campaign, going offline. ``engine/reference.py`` follows the same order.
 """
 
 from __future__ import annotations
@@ -66,6 +69,9 @@ def _leave_infected(h, k, uniform_rate, state, infection, rate, fen):
 def host_transitions(rng, k, row, reboot_p, patch_p, offline_p, uniform_rate, order, bnd, state,
                      infection, rate, fen, rec, defense):
     """Steps 2-4 of a step: reboots cure infected hosts, patches, hosts going offline."""
+    if defense.host_active:  # triggers, shutdown, throttling; the reboot campaign's extra coin
+        reboot_p = kdh.before_transitions(rng, k, reboot_p, uniform_rate, order, bnd, state, infection,
+                                          rate, fen, defense, 0)
     # 2. reboots: memory-only infection is cured
     if reboot_p > 0.0:
         n_inf = bnd[2] - bnd[1]
@@ -84,6 +90,9 @@ def host_transitions(rng, k, row, reboot_p, patch_p, offline_p, uniform_rate, or
             _leave_infected(order[j], k, uniform_rate, state, infection, rate, fen)
             move_at(j, PATCHED, order, bnd, state)
         rec[row, R_PATCHES] += n
+    if defense.host_active and defense.slots[0] >= 0:  # kernel_defense.S_PATCH
+        rec[row, R_PATCHES] += kdh.patch_campaign(rng, k, uniform_rate, order, bnd, state, infection, rate,
+                                                  fen, defense, 0)
     # 4. hosts going offline
     if offline_p > 0.0 and bnd[3] > 0:
         n = rng.binomial(bnd[3], offline_p)
@@ -98,3 +107,7 @@ def flood(k, phase_k, flood_pps, dt_s, bnd, lam, defense):
     """5. During a flood phase every infected host sends packets to the target (pooled mean)."""
     if phase_k == PHASE_FLOOD and flood_pps > 0.0:
         lam[LAM_FLOOD] += (bnd[2] - bnd[1]) * flood_pps * dt_s
+
+
+# At the end: kernel_defense_hosts imports move_at from this module (defined above by now).
+from wormlab.engine import kernel_defense_hosts as kdh  # noqa: E402
