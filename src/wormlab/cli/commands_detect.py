@@ -47,8 +47,11 @@ def logs_cmd(
         _write_csv(csv_out, report.source_rows())
     if as_json:
         import json
+        import sys
 
-        typer.echo(json.dumps(report.to_dict(), indent=2))
+        # indented on a terminal; compact on a pipe, where json's C encoder is 3x faster
+        indent = 2 if sys.stdout.isatty() else None
+        typer.echo(json.dumps(report.to_dict(), indent=indent))
     else:
         _render_logs(report)
     for f in report.files:

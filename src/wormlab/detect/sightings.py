@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import lzma
 import math
+import time
 import zlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from wormlab.detect.log_formats import Request
 from wormlab.detect.log_reader import FileStats, LogScanner, open_binary
@@ -58,7 +58,8 @@ def _by_count(counts: dict[str, int]) -> list[str]:
 def iso(t: float | None) -> str:
     if t is None:
         return "-"
-    return datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # time.gmtime is 3x faster than datetime here; a report formats two per source
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
 @dataclass
