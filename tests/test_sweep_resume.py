@@ -69,7 +69,7 @@ def test_sigkill_of_the_client_then_resume(tmp_path):
 
 
 def test_sigkill_of_a_worker_then_resume(tmp_path):
-    runs = 100  # two workers: more runs, so the kill lands mid-sweep
+    runs = 60
     write_sweep(tmp_path, _sweep_text(runs), MEDIUM_TOML, "medium.toml")
     out = tmp_path / "out"
     proc = _start(tmp_path, workers=2)
