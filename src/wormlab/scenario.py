@@ -12,12 +12,15 @@ import ipaddress
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from wormlab.defenses.schema import DefenseSpec, NetworkSpec, check_defenses
 from wormlab.errors import ScenarioError
+from wormlab.worms.local_preference import LocalPreferenceScan
+from wormlab.worms.rates import Bandwidth, RateClass, check_rate_classes
+from wormlab.worms.uniform import UniformScan
 
 UTC = dt.UTC
 BYTES_PER_HOST_ESTIMATE = 120  # engine arrays + result table, measured by benchmarks/bench_engine.py
@@ -107,11 +110,24 @@ class Worm(_Strict):
     """What the worm does: how fast each host scans, and its calendar."""
 
     name: str = "codered-v2"
-    scan: Literal["uniform"] = "uniform"
-    probe_rate_per_s: float = Field(gt=0, description="mean probes per second of one infected host")
+    scan: Annotated[UniformScan | LocalPreferenceScan, Field(discriminator="kind")] = UniformScan()
+    probe_rate_per_s: float | None = Field(
+        None, gt=0, description="mean probes per second of one infected host (unless bandwidth is given)"
+    )
     probe_rate_distribution: Literal["fixed", "exponential", "lognormal", "gamma"] = "fixed"
     probe_rate_cv: float = Field(
         0.0, ge=0, le=10, description="coefficient of variation of the per-host rate (lognormal, gamma)"
+    )
+    rate_classes: list[RateClass] = Field(
+        default_factory=list, description="shares of hosts scanning at a multiple of the rate"
+    )
+    bandwidth: Bandwidth | None = Field(None, description="bandwidth-limited scanning (Slammer)")
+    saturation_probes_per_s: float = Field(
+        0.0, ge=0, description="aggregate scan rate at which links saturate; 0 = never"
+    )
+    reboot_cures: bool = Field(True, description="False when the worm survives a reboot (Code Red II)")
+    initial_wake_hours: tuple[float, float] | None = Field(
+        None, description="initially infected hosts start scanning uniformly within [low, high] hours"
     )
     initial_infected: int = Field(1, ge=1)
     calendar: list[CalendarPhase] = Field(default_factory=_code_red_calendar)
@@ -125,8 +141,20 @@ class Worm(_Strict):
         ipaddress.IPv4Address(value)
         return value
 
+    @field_validator("scan", mode="before")
+    @classmethod
+    def _scan_by_name(cls, value: Any) -> Any:
+        return {"kind": value} if isinstance(value, str) else value
+
     @model_validator(mode="after")
     def _check(self) -> Worm:
+        if self.probe_rate_per_s is None and self.bandwidth is None:
+            raise ValueError("give probe_rate_per_s, or a [worm.bandwidth] table for bandwidth-limited scanning")
+        check_rate_classes(self.rate_classes)
+        if self.initial_wake_hours is not None:
+            low, high = self.initial_wake_hours
+            if not 0 <= low <= high:
+                raise ValueError("initial_wake_hours must be [low, high] with 0 <= low <= high")
         if self.probe_rate_distribution in ("lognormal", "gamma") and self.probe_rate_cv <= 0:
             raise ValueError(f"probe_rate_distribution={self.probe_rate_distribution} needs probe_rate_cv > 0")
         seen: set[int] = set()

@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from wormlab.engine import kernel_defense, kernel_hosts
+from wormlab.engine import kernel_defense, kernel_hosts, scan_local
 from wormlab.engine.fenwick import fen_add, fen_find, fen_total
 from wormlab.engine.kernel_hosts import move_at
 from wormlab.engine.records import (
@@ -55,6 +55,7 @@ from wormlab.engine.records import (
     R_PROBES,
     R_S,
     STATE_MASK,
+    SUSCEPTIBLE,
 )
 
 
@@ -72,13 +73,13 @@ def _pick_source(rng, fen, total, state):
 
 
 @njit(cache=True)
-def infect_at(j, step, source, order, bnd, state, infection):
+def infect_at(j, step, source, order, bnd, state, infection, local, rate):
     """Infect the susceptible host at position ``j``; returns True on its first infection.
 
     ``infection[h] = (step at whose end h was first infected, index of its infecting host,
     step at whose end it last stopped being infected)``, side by side so one cache line serves all.
     """
-    h = move_at(j, INFECTED, order, bnd, state)
+    h = move_at(j, INFECTED, order, bnd, state, local, rate)
     if state[h] & EVER_BIT:
         return False
     state[h] |= EVER_BIT
@@ -143,6 +144,62 @@ def _infect_batch(rng, k, hits, s_start, uniform_rate, total_rate, order, bnd, s
 
 
 @njit(cache=True)
+def _infect_local(rng, k, dt_eff, s_start, uniform_rate, total_rate, share_any, region_any, order,
+                  bnd, state, infection, rate, fen, jbuf, sbuf, defense, local):
+    """One step of local-preference scanning: sample every class's hits, then infect.
+
+    Hits of the "anywhere" class pick a uniform susceptible host of the whole space, the /8 and
+    /16 classes pick one in the source's block (``scan_local.sample_local_hits``). All are drawn
+    from the state at the start of the step; distinct targets are infected, each by the first
+    (earliest drawn) of its hits. Returns (new infections, first infections, blocked, hits) and
+    the (possibly grown) buffers.
+    """
+    hits_any = 0
+    if share_any > 0.0 and s_start > 0:
+        hits_any = rng.poisson(share_any * total_rate * dt_eff * s_start / region_any)
+    if hits_any > jbuf.shape[0]:
+        jbuf = np.empty(2 * hits_any, dtype=np.int64)
+        sbuf = np.empty(2 * hits_any, dtype=np.int64)
+    old_lo = s_start
+    n_old = bnd[2] - old_lo
+    for i in range(hits_any):
+        jbuf[i] = order[rng.integers(0, s_start)]
+        if uniform_rate > 0.0:
+            sbuf[i] = order[old_lo + rng.integers(0, n_old)]
+        else:
+            sbuf[i] = _pick_source(rng, fen, total_rate, state)
+    m, jbuf, sbuf = scan_local.sample_local_hits(rng, dt_eff, local, rate, jbuf, sbuf, hits_any)
+    hits = m
+    # thinning by defences, one coin per hit
+    kept = 0
+    blocked = 0
+    for i in range(m):
+        if defense.active and not kernel_defense.accept_hit(rng, k, sbuf[i], jbuf[i], defense):
+            blocked += 1
+            continue
+        jbuf[kept] = jbuf[i]
+        sbuf[kept] = sbuf[i]
+        kept += 1
+    idx = np.argsort(jbuf[:kept], kind="mergesort")
+    new = 0
+    first = 0
+    i = 0
+    while i < kept:
+        h = jbuf[idx[i]]
+        src = sbuf[idx[i]]  # the earliest drawn hit of this target
+        while i < kept and jbuf[idx[i]] == h:
+            i += 1
+        if state[h] & STATE_MASK != SUSCEPTIBLE:
+            continue
+        if infect_at(local.pos[h], k + 1, src, order, bnd, state, infection, local, rate):
+            first += 1
+        new += 1
+        if uniform_rate <= 0.0:
+            fen_add(fen, h, rate[h])
+    return new, first, blocked, hits, jbuf, sbuf
+
+
+@njit(cache=True)
 def run_steps(
     rng,
     k0,
@@ -165,6 +222,12 @@ def run_steps(
     rec,
     ever,
     defense,
+    local,
+    saturation_per_s,
+    wake_step,
+    wake_host,
+    wake_rate,
+    wake_next,
 ):
     """Advance steps ``k0 .. k1-1`` in place; flows go to row k // steps_per_row + 1 of ``rec``.
 
@@ -172,14 +235,28 @@ def run_steps(
     has the same rate (``uniform_rate`` > 0) sources are drawn uniformly and the Fenwick tree is
     not used. Probes that change nothing (to dead addresses, or to hosts not susceptible) and
     flood packets are independent Poisson streams (Poisson thinning), so their means are summed
-    over a row and drawn once per row.
+    over a row and drawn once per row. With ``saturation_per_s`` > 0 the aggregate scan rate R is
+    slowed to R / (1 + R / saturation_per_s) (links fill up). Hosts ``wake_host`` start scanning
+    at ``wake_rate`` from step ``wake_step`` (sorted; ``wake_next[0]`` is the next to wake).
     """
     n_hosts = state.shape[0]
     jbuf = np.empty(1024, dtype=np.int64)
     sbuf = np.empty(1024, dtype=np.int64)
     lam = np.zeros(3)  # pooled Poisson means this row: LAM_DEAD, LAM_BUSY, LAM_FLOOD
+    share_any = local.share[2] if local.active else 1.0
+    region_any = local.region[2] if local.active else space_size
     for k in range(k0, k1):
         row = k // steps_per_row + 1
+        # 0. sleeping threads that wake up now
+        while wake_next[0] < wake_step.shape[0] and wake_step[wake_next[0]] <= k:
+            h = wake_host[wake_next[0]]
+            wake_next[0] += 1
+            delta = wake_rate[h] - rate[h]
+            rate[h] = wake_rate[h]
+            if state[h] & STATE_MASK == INFECTED:
+                fen_add(fen, h, delta)
+                if local.active:
+                    scan_local.on_rate_change(h, delta, local)
         # 1. worm: probes and infections
         n_inf = bnd[2] - bnd[1]
         if phase[k] == PHASE_SPREAD and n_inf > 0:
@@ -187,31 +264,46 @@ def run_steps(
                 total_rate = uniform_rate * n_inf
             else:
                 total_rate = fen_total(fen)
-            mean = total_rate * dt_s
+            dt_eff = dt_s
+            if saturation_per_s > 0.0:
+                dt_eff = dt_s / (1.0 + total_rate / saturation_per_s)
+            mean = total_rate * dt_eff
             online = n_hosts - (bnd[4] - bnd[3])
             s_start = bnd[1] - bnd[0]
-            lam[LAM_DEAD] += mean * (space_size - online) / space_size
-            lam[LAM_BUSY] += mean * (online - s_start) / space_size
-            hits_s = rng.poisson(mean * s_start / space_size) if s_start > 0 else 0
+            if local.active:
+                new, first, blocked, hits_s, jbuf, sbuf = _infect_local(
+                    rng, k, dt_eff, s_start, uniform_rate, total_rate, share_any, region_any,
+                    order, bnd, state, infection, rate, fen, jbuf, sbuf, defense, local)
+                busy = share_any * mean * (online - s_start) / region_any
+                lam[LAM_BUSY] += busy
+                lam[LAM_DEAD] += max(mean - busy - hits_s, 0.0)
+            else:
+                lam[LAM_DEAD] += mean * (space_size - online) / space_size
+                lam[LAM_BUSY] += mean * (online - s_start) / space_size
+                hits_s = rng.poisson(mean * s_start / space_size) if s_start > 0 else 0
+                new = 0
+                first = 0
+                blocked = 0
+                if hits_s > 0:
+                    if hits_s > jbuf.shape[0]:
+                        jbuf = np.empty(2 * hits_s, dtype=np.int64)
+                        sbuf = np.empty(2 * hits_s, dtype=np.int64)
+                    new, first, blocked = _infect_batch(rng, k, hits_s, s_start, uniform_rate,
+                                                        total_rate, order, bnd, state, infection,
+                                                        fen, jbuf, sbuf, defense)
+                    if uniform_rate <= 0.0:
+                        # New hosts (now at positions bnd[1] .. s_start-1) start scanning at t_end.
+                        for p in range(bnd[1], s_start):
+                            h = order[p]
+                            fen_add(fen, h, rate[h])
             rec[row, R_PROBES] += hits_s
             rec[row, R_HITS] += hits_s
-            if hits_s > 0:
-                if hits_s > jbuf.shape[0]:
-                    jbuf = np.empty(2 * hits_s, dtype=np.int64)
-                    sbuf = np.empty(2 * hits_s, dtype=np.int64)
-                new, first, blocked = _infect_batch(rng, k, hits_s, s_start, uniform_rate, total_rate,
-                                                    order, bnd, state, infection, fen, jbuf, sbuf, defense)
-                rec[row, R_NEW] += new
-                rec[row, R_BLOCKED] += blocked
-                ever[0] += first
-                if uniform_rate <= 0.0:
-                    # New hosts (now at positions bnd[1] .. s_start-1) start scanning at t_end.
-                    for p in range(bnd[1], s_start):
-                        h = order[p]
-                        fen_add(fen, h, rate[h])
+            rec[row, R_NEW] += new
+            rec[row, R_BLOCKED] += blocked
+            ever[0] += first
         # 2-4. reboots, patching, going offline; 5. the flood
         kernel_hosts.host_transitions(rng, k, row, reboot_p, patch_p[k], offline_p, uniform_rate,
-                                      order, bnd, state, infection, rate, fen, rec, defense)
+                                      order, bnd, state, infection, rate, fen, rec, defense, local)
         kernel_hosts.flood(k, phase[k], flood_pps, dt_s, bnd, lam, defense)
         # end of a row (or of this call): draw the pooled streams, take the snapshot
         row_end = (k + 1) % steps_per_row == 0

@@ -7,9 +7,7 @@ different probabilities (patching by organisation type), a binomial at the large
 thinned by p_h / p_max. ``engine/reference.py`` flips one coin per host for each.
 """
 
-from __future__ import annotations
 
-import inspect
 
 import numpy as np
 from numba import njit
@@ -19,19 +17,10 @@ from wormlab.engine.fenwick import fen_add
 from wormlab.engine.kernel_hosts import _leave_infected, move_at
 from wormlab.engine.records import INFECTED, OFFLINE, PATCHED, STATE_MASK, SUSCEPTIBLE
 
-# ``move_at`` gains the local-scanning index (``local``, ``rate``) in the scan-strategy work; these
-# hooks take ``local`` either way and pass it on only where move_at wants it.
-if len(inspect.signature(move_at.py_func).parameters) == 7:
 
-    @njit(cache=True, inline="always")
-    def _move(j, to_state, order, bnd, state, local, rate):
-        return move_at(j, to_state, order, bnd, state, local, rate)
-
-else:
-
-    @njit(cache=True, inline="always")
-    def _move(j, to_state, order, bnd, state, local, rate):
-        return move_at(j, to_state, order, bnd, state)
+@njit(cache=True, inline="always")
+def _move(j, to_state, order, bnd, state, local, rate):
+    return move_at(j, to_state, order, bnd, state, local, rate)
 
 
 @njit(cache=True, inline="always")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from numba import njit
 
+from wormlab.engine import scan_local
 from wormlab.engine.fenwick import fen_add
 from wormlab.engine.records import (
     EVER_BIT,
@@ -30,29 +31,40 @@ from wormlab.engine.records import (
 
 
 @njit(cache=True)
-def move_at(j, to_state, order, bnd, state):
+def move_at(j, to_state, order, bnd, state, local, rate):
     """Move the host at position ``j`` of ``order`` into segment ``to_state``; returns the host.
 
     Each crossing of a segment boundary is one swap with the boundary element, so a host's
-    position is always known from the sampling and no inverse index is needed.
+    position is always known from the sampling. Only local-preference runs keep the inverse
+    index ``local.pos`` and the per-block index (``scan_local.on_move``) up to date.
     """
     h = order[j]
-    s = state[h] & STATE_MASK
+    s0 = state[h] & STATE_MASK
+    s = s0
     while s < to_state:
         last = bnd[s + 1] - 1
-        order[j] = order[last]
+        other = order[last]
+        order[j] = other
         order[last] = h
+        if local.active:
+            local.pos[other] = j
         j = last
         bnd[s + 1] -= 1
         s += 1
     while s > to_state:
         first = bnd[s]
-        order[j] = order[first]
+        other = order[first]
+        order[j] = other
         order[first] = h
+        if local.active:
+            local.pos[other] = j
         j = first
         bnd[s] += 1
         s -= 1
     state[h] = (state[h] & EVER_BIT) | to_state
+    if local.active:
+        local.pos[h] = j
+        scan_local.on_move(h, s0, to_state, local, rate)
     return h
 
 
@@ -67,11 +79,11 @@ def _leave_infected(h, k, uniform_rate, state, infection, rate, fen):
 
 @njit(cache=True)
 def host_transitions(rng, k, row, reboot_p, patch_p, offline_p, uniform_rate, order, bnd, state,
-                     infection, rate, fen, rec, defense):
+                     infection, rate, fen, rec, defense, local):
     """Steps 2-4 of a step: reboots cure infected hosts, patches, hosts going offline."""
     if defense.host_active:  # triggers, shutdown, throttling; the reboot campaign's extra coin
         reboot_p = kdh.before_transitions(rng, k, reboot_p, uniform_rate, order, bnd, state, infection,
-                                          rate, fen, defense, 0)
+                                          rate, fen, defense, local)
     # 2. reboots: memory-only infection is cured
     if reboot_p > 0.0:
         n_inf = bnd[2] - bnd[1]
@@ -80,7 +92,7 @@ def host_transitions(rng, k, row, reboot_p, patch_p, offline_p, uniform_rate, or
             for _ in range(n):
                 j = bnd[1] + rng.integers(0, bnd[2] - bnd[1])
                 _leave_infected(order[j], k, uniform_rate, state, infection, rate, fen)
-                move_at(j, SUSCEPTIBLE, order, bnd, state)
+                move_at(j, SUSCEPTIBLE, order, bnd, state, local, rate)
             rec[row, R_REBOOTS] += n
     # 3. patching of susceptible and infected hosts
     if patch_p > 0.0 and bnd[2] > 0:
@@ -88,18 +100,18 @@ def host_transitions(rng, k, row, reboot_p, patch_p, offline_p, uniform_rate, or
         for _ in range(n):
             j = rng.integers(0, bnd[2])
             _leave_infected(order[j], k, uniform_rate, state, infection, rate, fen)
-            move_at(j, PATCHED, order, bnd, state)
+            move_at(j, PATCHED, order, bnd, state, local, rate)
         rec[row, R_PATCHES] += n
     if defense.host_active and defense.slots[0] >= 0:  # kernel_defense.S_PATCH
         rec[row, R_PATCHES] += kdh.patch_campaign(rng, k, uniform_rate, order, bnd, state, infection, rate,
-                                                  fen, defense, 0)
+                                                  fen, defense, local)
     # 4. hosts going offline
     if offline_p > 0.0 and bnd[3] > 0:
         n = rng.binomial(bnd[3], offline_p)
         for _ in range(n):
             j = rng.integers(0, bnd[3])
             _leave_infected(order[j], k, uniform_rate, state, infection, rate, fen)
-            move_at(j, OFFLINE, order, bnd, state)
+            move_at(j, OFFLINE, order, bnd, state, local, rate)
 
 
 @njit(cache=True)
@@ -110,4 +122,4 @@ def flood(k, phase_k, flood_pps, dt_s, bnd, lam, defense):
 
 
 # At the end: kernel_defense_hosts imports move_at from this module (defined above by now).
-from wormlab.engine import kernel_defense_hosts as kdh  # noqa: E402
+from wormlab.engine import kernel_defense_hosts as kdh

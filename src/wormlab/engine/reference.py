@@ -15,13 +15,34 @@ import numpy as np
 
 from wormlab.defenses import reference_hooks as defense_hooks
 from wormlab.engine import records
-from wormlab.engine.simulate import _seed_streams, new_population, step_schedule
+from wormlab.engine.simulate import _seed_streams, _wake_schedule, new_population, step_schedule
 from wormlab.errors import WormlabError
 from wormlab.scenario import Scenario
 
 MAX_BITS = 24
 
 S, I, P, O = records.SUSCEPTIBLE, records.INFECTED, records.PATCHED, records.OFFLINE
+
+
+def _aim(sc: Scenario, address: np.ndarray):
+    """A function drawing one target address per probe, given the probes' source hosts."""
+    bits = sc.internet.address_bits
+    scan = sc.worm.scan
+    if scan.kind == "uniform":
+        return lambda sources, rng: rng.integers(0, 1 << bits, size=sources.size)
+    shares = np.array([scan.same_slash8, scan.same_slash16, scan.anywhere])
+    shifts = [min(24, bits), min(16, bits)]
+
+    def aim(sources, rng):
+        cls = rng.choice(3, size=sources.size, p=shares)
+        out = rng.integers(0, 1 << bits, size=sources.size)  # class "anywhere" (no /8 is skipped
+        for c, shift in enumerate(shifts):                   # in a space of at most 2^24)
+            mine = cls == c
+            base = (address[sources[mine]].astype(np.int64) >> shift) << shift
+            out[mine] = base + rng.integers(0, 1 << shift, size=int(mine.sum()))
+        return out
+
+    return aim
 
 
 def simulate_reference(sc: Scenario, seed: int = 0):
@@ -44,22 +65,33 @@ def simulate_reference(sc: Scenario, seed: int = 0):
     steps_per_row = round(sc.time.record_every_s / dt_s)
     rec = np.zeros((-(-n_steps // steps_per_row) + 1, len(records.REC_FIELDS)), dtype=np.int64)
 
-    seeds = rng.choice(n, size=sc.worm.initial_infected, replace=False)
+    seeds = np.sort(rng.choice(n, size=sc.worm.initial_infected, replace=False))[::-1]
+    wake_step, wake_host, wake_rate = _wake_schedule(sc, seeds, rate, rng)
     state[seeds] = I
     infection[seeds, 0] = 0
     rec[0, records.R_S], rec[0, records.R_I], rec[0, records.R_EVER] = n - len(seeds), len(seeds), len(seeds)
-    reboot_p = -math.expm1(-dt_s / (sc.hosts.mean_uptime_h * 3600.0)) if sc.hosts.mean_uptime_h > 0 else 0.0
+    cures = sc.hosts.mean_uptime_h > 0 and sc.worm.reboot_cures
+    reboot_p = -math.expm1(-dt_s / (sc.hosts.mean_uptime_h * 3600.0)) if cures else 0.0
+    aim = _aim(sc, pop.address)
+    saturation = sc.worm.saturation_probes_per_s
     offline_p = -math.expm1(-sc.hosts.offline_rate_per_h * dt_s / 3600.0)
     dz = defense_hooks.arrays(sc, pop)
 
+    woken = 0
     for k in range(n_steps):
         row = rec[k // steps_per_row + 1]
+        while woken < wake_step.size and wake_step[woken] <= k:
+            rate[wake_host[woken]] = wake_rate[wake_host[woken]]
+            woken += 1
         infected = np.flatnonzero(state == I)
         # 1. worm: every probe, one by one
         if phase[k] == records.PHASE_SPREAD and infected.size:
-            counts = rng.poisson(rate[infected] * dt_s)
+            dt_eff = dt_s
+            if saturation > 0:
+                dt_eff = dt_s / (1.0 + rate[infected].sum() / saturation)
+            counts = rng.poisson(rate[infected] * dt_eff)
             sources = np.repeat(infected, counts)
-            targets = host_at[rng.integers(0, 1 << bits, size=sources.size)]
+            targets = host_at[aim(sources, rng)]
             row[records.R_PROBES] += sources.size
             online = targets >= 0
             online[online] = state[targets[online]] != O

@@ -16,8 +16,10 @@ import numpy as np
 from wormlab.defenses.plan import plan_defenses
 from wormlab.engine import kernel, records
 from wormlab.engine.fenwick import fen_add
+from wormlab.engine.scan_local import build_local_index, no_local
 from wormlab.internet.address_space import place_hosts
 from wormlab.scenario import Scenario
+from wormlab.worms.rates import draw_probe_rates, rates_are_uniform
 
 ProgressFn = Callable[[int, int], None]
 CHUNK_STEPS = 3600  # kernel calls between progress updates
@@ -53,21 +55,6 @@ def step_schedule(sc: Scenario) -> tuple[int, np.ndarray, np.ndarray]:
     return n_steps, phase, patch_p
 
 
-def draw_probe_rates(sc: Scenario, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Per-host probe rates with the scenario's mean and spread."""
-    w = sc.worm
-    mean = w.probe_rate_per_s
-    if w.probe_rate_distribution == "fixed":
-        return np.full(n, mean)
-    if w.probe_rate_distribution == "exponential":
-        return rng.exponential(mean, n)
-    if w.probe_rate_distribution == "lognormal":
-        sigma2 = math.log1p(w.probe_rate_cv**2)
-        return rng.lognormal(math.log(mean) - sigma2 / 2, math.sqrt(sigma2), n)
-    shape = 1.0 / w.probe_rate_cv**2
-    return rng.gamma(shape, mean / shape, n)
-
-
 def _seed_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
     pop_ss, dyn_ss = np.random.SeedSequence(seed).spawn(2)
     return np.random.default_rng(pop_ss), np.random.default_rng(dyn_ss)
@@ -80,7 +67,7 @@ def new_population(sc: Scenario, rng: np.random.Generator) -> Population:
         address=address,
         state=np.zeros(n, dtype=np.uint8),
         infection=np.full((n, 3), -1, dtype=np.int32),
-        probe_rate_per_s=draw_probe_rates(sc, n, rng),
+        probe_rate_per_s=draw_probe_rates(sc.worm, n, rng),
     )
 
 
@@ -103,30 +90,36 @@ def simulate(sc: Scenario, seed: int = 0, progress: ProgressFn | None = None):
 
     order = np.arange(n, dtype=np.int32)
     bnd = np.array([0, n, n, n, n], dtype=np.int64)
-    fen = np.zeros(n + 1 if sc.worm.probe_rate_distribution != "fixed" else 1)
     rec = np.zeros((n_rows, len(records.REC_FIELDS)), dtype=np.int64)
     ever = np.zeros(1, dtype=np.int64)
 
     rates = pop.probe_rate_per_s
-    uniform_rate = float(rates[0]) if n and sc.worm.probe_rate_distribution == "fixed" else 0.0
+    uniform = rates_are_uniform(sc.worm)
+    uniform_rate = float(rates[0]) if n and uniform else 0.0
+    fen = np.zeros(1 if uniform else n + 1)
+    local = _local_index(sc, pop)
     seeds = np.sort(rng.choice(n, size=sc.worm.initial_infected, replace=False))[::-1]
+    wake_step, wake_host, wake_rate = _wake_schedule(sc, seeds, rates, rng)
     for h in seeds:  # order is still the identity: host h sits at position h (high to low is safe)
-        kernel.infect_at(int(h), 0, -1, order, bnd, pop.state, pop.infection)
-        if uniform_rate == 0.0:
+        kernel.infect_at(int(h), 0, -1, order, bnd, pop.state, pop.infection, local, rates)
+        if not uniform:
             fen_add(fen, int(h), rates[h])
     ever[0] = len(seeds)
     rec[0, records.R_S], rec[0, records.R_I] = n - len(seeds), len(seeds)
     rec[0, records.R_EVER] = len(seeds)
 
-    reboot_p = -math.expm1(-dt_s / (sc.hosts.mean_uptime_h * 3600.0)) if sc.hosts.mean_uptime_h > 0 else 0.0
+    cures = sc.hosts.mean_uptime_h > 0 and sc.worm.reboot_cures
+    reboot_p = -math.expm1(-dt_s / (sc.hosts.mean_uptime_h * 3600.0)) if cures else 0.0
     offline_p = -math.expm1(-sc.hosts.offline_rate_per_h * dt_s / 3600.0)
     space = float(2 ** sc.internet.address_bits)
     defense, uniform_rate, fen = plan_defenses(sc, pop.infection, ever, uniform_rate, fen, rates, pop.state)
+    wake_next = np.zeros(1, dtype=np.int64)
     for k0 in range(0, n_steps, CHUNK_STEPS):
         k1 = min(n_steps, k0 + CHUNK_STEPS)
         kernel.run_steps(rng, k0, k1, dt_s, phase, patch_p, reboot_p, offline_p,
                          sc.worm.flood_packets_per_s, space, steps_per_row, uniform_rate, order, bnd,
-                         pop.state, pop.infection, pop.probe_rate_per_s, fen, rec, ever, defense)
+                         pop.state, pop.infection, rates, fen, rec, ever, defense, local,
+                         sc.worm.saturation_probes_per_s, wake_step, wake_host, wake_rate, wake_next)
         if progress is not None:
             progress(k1, n_steps)
     if n_steps % steps_per_row:  # last partial row still gets its snapshot
@@ -136,6 +129,35 @@ def simulate(sc: Scenario, seed: int = 0, progress: ProgressFn | None = None):
         last[records.R_EVER] = ever[0]
     wall = time.perf_counter() - wall0
     return build_result(sc, int(seed), pop, rec, dt_s, steps_per_row, n_steps, wall)
+
+
+def _local_index(sc: Scenario, pop: Population):
+    """The per-block index of local-preference scanning, or an inactive one."""
+    scan = sc.worm.scan
+    if scan.kind != "local-preference":
+        return no_local()
+    bits = sc.internet.address_bits
+    region_any = float(2**bits)
+    if bits == 32:
+        region_any -= len(set(scan.skip_slash8s)) * float(2**24)
+    return build_local_index(pop.address, pop.probe_rate_per_s, bits,
+                             (scan.same_slash8, scan.same_slash16, scan.anywhere), region_any)
+
+
+def _wake_schedule(sc: Scenario, seeds: np.ndarray, rates: np.ndarray, rng: np.random.Generator):
+    """When the initially infected hosts start scanning (all at once unless initial_wake_hours).
+
+    A sleeping seed scans at rate 0 until its step; the kernel then gives it ``wake_rate``.
+    """
+    wake_rate = np.zeros(0)
+    if sc.worm.initial_wake_hours is None or seeds.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), wake_rate
+    low, high = sc.worm.initial_wake_hours
+    steps = np.floor(rng.uniform(low, high, size=seeds.size) * 3600.0 / sc.time.step_s).astype(np.int64)
+    by_time = np.argsort(steps, kind="stable")
+    wake_rate = rates.copy()
+    rates[seeds] = 0.0
+    return steps[by_time], seeds[by_time].astype(np.int64), wake_rate
 
 
 def warm_up() -> float:
