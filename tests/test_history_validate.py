@@ -97,6 +97,11 @@ def test_checks_of_scenarios_not_built_in_yet_can_measure_a_run():
     assert abs(checks["slammer-0125.share_in_ten_minutes"].metric(res) - expected) < 1e-4
     assert checks["slammer-0125.ever_infected"].metric(res) == res.timeseries["ever_infected"].iloc[-1]
     assert checks["slammer-0125.early_doubling"].metric(res) == 0.14 * 60
+    # Scanning saturates: the plateau starts at minute 5 though its noisy maximum is later.
+    res.timeseries["probes_sent"] = np.minimum(np.arange(30) / 5, 1.0) * 60e6 * 60  # per minute
+    res.timeseries.loc[20, "probes_sent"] = 61e6 * 60
+    assert checks["slammer-0125.peak_scan_rate"].metric(res) == 61e6
+    assert checks["slammer-0125.peak_scan_time"].metric(res) == 5.0
     import pandas as pd
 
     (aug,) = _checks()["codered-2001-08-01"]

@@ -118,6 +118,19 @@ def early_doubling(res, unit_s: float = 60.0) -> float:
     return float(minutes) * 60.0 / unit_s if minutes else float("nan")
 
 
+def peak_probe_rate(res) -> tuple[float, float]:
+    """Peak of all hosts' probes per second, and the minutes until it first reaches 95% of that.
+
+    A bandwidth-limited worm scans on a noisy plateau once links saturate, so "when the peak
+    was reached" means when the plateau began, not where the noise happens to be highest.
+    """
+    ts = _ts(res)
+    row_s = (ts["time"].iloc[1] - ts["time"].iloc[0]).total_seconds()
+    rate = ts["probes_sent"].to_numpy() / row_s
+    i = int(np.flatnonzero(rate >= 0.95 * rate.max())[0])
+    return float(rate.max()), (ts["time"].iloc[i] - ts["time"].iloc[0]).total_seconds() / 60.0
+
+
 def stopped_share(res, when: str) -> float:
     """Share of ever-infected hosts no longer infected (patched, rebooted) at ``when``."""
     ever = value_at(res, "ever_infected", when)
@@ -184,12 +197,26 @@ def _checks() -> dict[str, list[Check]]:
                   lambda r: value_at(r, "ever_infected", "2001-08-02T00:00:00Z"), *aug,
                   "276,237 ± 30%", "hosts"),
         ],
+        "warhol-2002-10-per-s": [
+            Check("RCS K fitted to the simulated curve", "warhol.rcs_k",
+                  lambda r: rcs_k_fit(r, "2001-07-01T12:00:00Z"), *_band(2.6, 0.10),
+                  "2.6 ± 10%", "per hour"),
+        ],
+        "warhol-2002-100-per-s": [
+            Check("hours until 99% of vulnerable hosts are infected", "warhol.fast_scan_time",
+                  lambda r: hours_to_reach(r, 0.99 * r.scenario.internet.vulnerable_hosts,
+                                           "2001-07-01T00:00:00Z"), None, 1.0, "< 1", "hours"),
+        ],
         "slammer-2003-01-25": [
             Check("early doubling time", "slammer-0125.early_doubling",
                   lambda r: early_doubling(r, unit_s=1.0), *d85, "8.5 s ± 25%", "s"),
             Check("ever infected", "slammer-0125.ever_infected",
                   lambda r: float(r.timeseries["ever_infected"].iloc[-1]), *slammer,
-                  "75,000 ± 20%", "hosts"),
+                  "75,000 ± 20% (V is an input)", "hosts"),
+            Check("peak aggregate scan rate", "slammer-0125.peak_scan_rate",
+                  lambda r: peak_probe_rate(r)[0], 55e6, None, "> 55 million", "probes/s"),
+            Check("minutes until the scan rate is within 5% of its peak", "slammer-0125.peak_scan_time",
+                  lambda r: peak_probe_rate(r)[1], 1.5, 4.5, "3 ± 50% (1.5–4.5)", "min"),
             Check("share of vulnerable infected within 10 minutes",
                   "slammer-0125.share_in_ten_minutes", lambda r: share_within(r, 10), 0.90, None,
                   "> 0.90", "fraction"),
@@ -200,12 +227,40 @@ def _checks() -> dict[str, list[Check]]:
 HISTORICAL = ("codered-2001-07-19", "codered-2001-08-01", "slammer-2003-01-25")
 
 
+def warhol_scenario(probe_rate_per_s: float) -> dict:
+    """Staniford et al.'s simulated worm: 300,000 vulnerable hosts scanning uniformly (2^32)."""
+    return {
+        "name": f"warhol-2002-{probe_rate_per_s:g}-per-s",
+        "time": {"start": "2001-07-01T00:00:00Z", "end": "2001-07-01T12:00:00Z",
+                 "step_s": 1.0, "record_every_s": 60.0},
+        "internet": {"vulnerable_hosts": int(observation("warhol.vulnerable_hosts").value)},
+        "worm": {"probe_rate_per_s": probe_rate_per_s, "initial_infected": 10},
+    }
+
+
+# Model-to-model checks: scenarios built here from the published inputs, not shipped as files.
+SYNTHETIC = {
+    "warhol-2002-10-per-s": lambda: warhol_scenario(observation("warhol.probe_rate").value),
+    "warhol-2002-100-per-s": lambda: warhol_scenario(100.0),
+}
+
+
+def _scenario(name: str, overrides: tuple[str, ...]):
+    """A built-in historical scenario (with overrides), or a synthetic one (overrides unused)."""
+    import wormlab
+    from wormlab.scenario import scenario_from_dict
+
+    if name in SYNTHETIC:
+        return scenario_from_dict(SYNTHETIC[name](), origin=name)
+    return wormlab.load_scenario(name, overrides=list(overrides))
+
+
 def _run_one(args: tuple[str, int, tuple[str, ...]]) -> tuple[list[float], list[float]]:
     """One seed of one scenario: every check's metric, and the ever-infected curve (for figures)."""
     import wormlab
 
     name, seed, overrides = args
-    res = wormlab.simulate(wormlab.load_scenario(name, overrides=list(overrides)), seed=seed)
+    res = wormlab.simulate(_scenario(name, overrides), seed=seed)
     values = [float(c.metric(res)) for c in _checks()[name]]
     return values, res.timeseries["ever_infected"].tolist()
 
@@ -266,8 +321,8 @@ def validate(runs: int = 20, workers: int | None = None, seed0: int = 1, keep_cu
     """Validate every built-in historical scenario; returns (results, curves by scenario).
 
     A historical scenario that is not built in yet gets one line with ``passed`` None.
-    ``overrides`` (``worm.probe_rate_per_s=2``…) apply to every scenario: a way to see which
-    checks a mis-calibration breaks.
+    ``overrides`` (``worm.probe_rate_per_s=2``…) apply to every built-in scenario (not to the
+    synthetic Warhol ones): a way to see which checks a mis-calibration breaks.
     """
     from wormlab.errors import InputError
     from wormlab.scenario import builtin_names
@@ -281,8 +336,8 @@ def validate(runs: int = 20, workers: int | None = None, seed0: int = 1, keep_cu
     checks = _checks()
     results: list[CheckResult] = []
     curves = {}
-    for name in HISTORICAL:
-        if name not in available:
+    for name in HISTORICAL + tuple(SYNTHETIC):
+        if name not in available and name not in SYNTHETIC:
             results.append(_skipped(name, checks[name]))
             continue
         metrics, ever = run_ensemble(name, runs, workers, seed0, tuple(overrides or ()))
@@ -313,15 +368,19 @@ def format_table(results: list[CheckResult]) -> str:
     """The plain-text table that ``wormlab validate`` prints."""
     head = ("quantity", "observed (source)", "simulated median [90%]", "tolerance", "result")
     rows = [head]
+    last = None
     for r in results:
+        if r.scenario != last:
+            rows.append((f"{r.scenario}:", "", "", "", ""))
+            last = r.scenario
         if r.passed is None:
-            rows.append((r.scenario, "-", "-", "-", "skipped: " + r.note))
+            rows.append(("  (not run)", "-", "-", "-", "skipped: " + r.note))
             continue
         sim = "n/a" if r.simulated_median is None else (
             f"{_fmt(r.simulated_median)} [{_fmt(r.low)}, {_fmt(r.high)}]")
         mark = ("PASS" if r.passed else "FAIL") if r.confidence == "firm" else (
             "ok (soft)" if r.passed else "off (soft)")
-        rows.append((f"{r.check} [{r.unit}]", f"{r.observed} ({r.source}, {r.confidence})",
+        rows.append((f"  {r.check} [{r.unit}]", f"{r.observed} ({r.source}, {r.confidence})",
                      sim, r.tolerance, mark + (f" — {r.note}" if r.note else "")))
     widths = [max(len(row[i]) for row in rows) for i in range(len(head) - 1)]
     lines = []
