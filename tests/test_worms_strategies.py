@@ -1,0 +1,161 @@
+"""Scan strategies and worm variants: exactness against the per-probe engine, and the behaviour
+the variants are known for (Code Red II's local preference, Slammer's bandwidth-limited burst,
+the 1 August wake-up)."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from wormlab.engine.reference import simulate_reference
+from wormlab.engine.simulate import simulate
+from wormlab.errors import ScenarioError
+from wormlab.scenario import load_scenario, scenario_from_dict
+
+BASE = {
+    "name": "strategy-test",
+    "time": {"start": "2001-07-19T10:00:00Z", "end": "2001-07-19T10:02:00Z", "step_s": 1.0,
+             "record_every_s": 10.0},
+    "internet": {"vulnerable_hosts": 5000, "address_bits": 18},
+    "worm": {"probe_rate_per_s": 5.0, "initial_infected": 3},
+}
+
+
+def make(worm=None, hosts=None, **sections):
+    raw = copy.deepcopy(BASE)
+    raw["worm"].update(worm or {})
+    if hosts:
+        raw["hosts"] = hosts
+    for key, value in sections.items():
+        raw[key].update(value)
+    return scenario_from_dict(raw, origin="test")
+
+
+def _compare(sc, seeds=50, rows=(4, 8, -1)):
+    fast = [simulate(sc, seed=s).timeseries for s in range(seeds)]
+    slow = [simulate_reference(sc, seed=10_000 + s).timeseries for s in range(seeds)]
+    pvals = []
+    for row in rows:
+        a = [t["ever_infected"].iloc[row] for t in fast]
+        b = [t["ever_infected"].iloc[row] for t in slow]
+        assert np.std(a) > 0 or np.std(b) > 0
+        pvals.append(stats.ks_2samp(a, b).pvalue)
+    # Bonferroni over the rows compared
+    assert min(pvals) > 0.001 / len(rows), pvals
+    return fast
+
+
+LOCAL = {"scan": {"kind": "local-preference", "same_slash8": 0.3, "same_slash16": 0.6, "anywhere": 0.1}}
+
+
+def test_local_preference_matches_the_per_probe_engine():
+    _compare(make(worm=LOCAL))
+
+
+def test_local_preference_with_rate_classes_reboots_and_patching_matches_per_probe():
+    sc = make(worm={**LOCAL, "rate_classes": [{"share": 0.5, "multiplier": 1.0}, {"share": 0.5, "multiplier": 3.0}]},
+              hosts={"mean_uptime_h": 0.01,
+                     "patch_schedule": [{"from": "2001-07-19T10:00:30Z", "rate_per_h": 20.0}]})
+    fast = _compare(sc)
+    assert sum(t["reboots"].sum() for t in fast) > 0 and sum(t["patches"].sum() for t in fast) > 0
+
+
+def test_bandwidth_limited_scanning_with_saturation_matches_per_probe():
+    sc = make(worm={"probe_rate_per_s": None, "saturation_probes_per_s": 3000.0,
+                    "bandwidth": {"probe_bytes": 404, "classes": [
+                        {"share": 0.8, "bytes_per_s": 404.0 * 2}, {"share": 0.2, "bytes_per_s": 404.0 * 20}]}})
+    _compare(sc)
+
+
+def test_sleeping_seeds_match_per_probe_and_do_not_scan_before_waking():
+    sc = make(worm={"initial_infected": 10, "initial_wake_hours": [0.01, 0.02]})
+    fast = _compare(sc)
+    for ts in fast:  # nobody scans in the first 36 s (rows of 10 s)
+        assert ts["probes_sent"].iloc[1:4].sum() == 0
+        assert ts["probes_sent"].iloc[-1] > 0
+
+
+def test_code_red_ii_infects_its_own_neighbourhood_first():
+    local = load_scenario("codered-ii-2001-08-04", overrides=["time.end=2001-08-04T03:00:00Z"])
+    uniform = local.with_overrides({"worm.scan": "uniform"})
+
+    def same_slash16_share(sc):
+        hosts = simulate(sc, seed=2).hosts
+        child = hosts[hosts["infected_by"] >= 0]
+        parent = hosts["address"].to_numpy()[child["infected_by"].to_numpy()]
+        return np.mean((parent >> 16) == (child["address"].to_numpy() >> 16)), len(child)
+
+    share_local, n_local = same_slash16_share(local)
+    share_uniform, n_uniform = same_slash16_share(uniform)
+    assert n_local > 10_000 and n_uniform > 1000
+    assert share_local > 0.2 and share_uniform < 0.01
+    # and faster: it reaches 10% of hosts sooner than uniform scanning would
+    t_local = simulate(local, seed=3).timeseries
+    t_uniform = simulate(uniform, seed=3).timeseries
+    first = lambda ts: ts.loc[ts["ever_infected"] >= 30_000, "time"].iloc[0]  # noqa: E731
+    assert first(t_local) < first(t_uniform)
+
+
+def test_code_red_ii_survives_reboots():
+    sc = load_scenario("codered-ii-2001-08-04", overrides=[
+        "time.end=2001-08-04T01:00:00Z", "hosts.mean_uptime_h=0.5"])
+    ts = simulate(sc, seed=1).timeseries
+    assert ts["reboots"].sum() == 0 and ts["ever_infected"].iloc[-1] > 100
+    cured = simulate(sc.with_overrides({"worm.reboot_cures": True}), seed=1).timeseries
+    assert cured["reboots"].sum() > 0
+
+
+@pytest.fixture(scope="module")
+def slammer_runs():
+    sc = load_scenario("slammer-2003-01-25")
+    return [simulate(sc, seed=s) for s in range(3)]
+
+
+def test_slammer_doubles_every_8_5_seconds(slammer_runs):
+    doubling_s = np.median([r.summary["early_doubling_minutes"] * 60 for r in slammer_runs])
+    assert 8.5 * 0.8 <= doubling_s <= 8.5 * 1.2
+
+
+def test_slammer_infects_over_90_percent_within_10_minutes(slammer_runs):
+    for r in slammer_runs:
+        ts = r.timeseries
+        ten = ts.loc[ts["time"] <= pd.Timestamp("2003-01-25T05:39:00Z"), "ever_infected"].iloc[-1]
+        assert ten / r.summary["vulnerable_hosts"] > 0.9
+        assert 70_000 <= r.summary["ever_infected"] <= 80_000
+
+
+def test_slammer_scanning_peaks_near_55_million_per_second_about_3_minutes_in(slammer_runs):
+    for r in slammer_runs:
+        ts = r.timeseries  # one row per second, so probes_sent is probes per second
+        probes = ts["probes_sent"].to_numpy()
+        assert 55e6 * 0.7 <= probes.max() <= 55e6 * 1.3
+        t_s = (ts["time"] - ts["time"].iloc[0]).dt.total_seconds().to_numpy()
+        reach = t_s[np.argmax(probes >= 0.9 * probes.max())]
+        assert 90 <= reach <= 300
+
+
+def test_code_red_wakes_up_on_1_august():
+    sc = load_scenario("codered-2001-08-01")
+    ts = simulate(sc, seed=4).timeseries
+    early = ts[ts["time"] < pd.Timestamp("2001-08-01T00:10:00Z")]
+    later = ts[ts["time"] > pd.Timestamp("2001-08-01T08:00:00Z")]
+    assert early["probes_sent"].sum() < later["probes_sent"].iloc[:10].sum()
+    # soft: 276,237 hosts counted on 1 August (SANS ISC); a wide band, not a tight test
+    assert 200_000 < ts["ever_infected"].iloc[-1] < 330_000
+
+
+@pytest.mark.parametrize("worm, key, words", [
+    ({"scan": {"kind": "local-preference", "same_slash8": 0.6}}, "worm.scan", "sum to 1"),
+    ({"rate_classes": [{"share": 0.5, "multiplier": 1.0}]}, "worm", "sum to 1"),
+    ({"bandwidth": {"probe_bytes": 404, "classes": [{"share": 1.0, "bytes_per_s": 0.0}]}}, "worm.bandwidth.classes[0].bytes_per_s", "greater than 0"),
+    ({"scan": "sequentially"}, "worm.scan", "does not match"),
+    ({"initial_wake_hours": [3.0, 1.0]}, "worm", "initial_wake_hours"),
+])
+def test_bad_worm_settings_name_the_key(worm, key, words):
+    with pytest.raises(ScenarioError) as err:
+        make(worm=worm)
+    assert key in str(err.value) and words in str(err.value)
