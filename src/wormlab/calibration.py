@@ -79,7 +79,7 @@ def _target(low: float, high: float) -> str:
         return f"= {low:,.0f}"
     if high == float("inf"):
         return f">= {low:,.0f}"
-    fmt = "{:,.0f}" if low >= 1000 or low == 0 and high >= 1000 else "{:,.2f}"
+    fmt = "{:,.0f}" if float(low).is_integer() and float(high).is_integer() else "{:,.2f}"
     return f"[{fmt.format(low)}, {fmt.format(high)}]"
 
 
