@@ -8,8 +8,10 @@ are up and have loaded the compiled kernel, and stops when the last run is on di
 
 Overhead per run = (workers x elapsed - sum of simulate() time inside the tasks) / sum of
 simulate() time: scheduling, Parquet encoding, moving bytes to the client, writing files, and
-workers left idle at the end, as a share of the simulation itself. Not a test: numbers depend on
-the machine and on what else runs on it.
+workers left idle at the end, as a share of the simulation itself. The share of a core each
+worker had while simulating (CPU time / wall time) shows when other processes took the cores, in
+which case the speedup says more about the machine than about the sweep. Not a test: numbers
+depend on the machine and on what else runs on it.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ def bench(scenario: str, runs: int, workers: int, root: Path) -> dict:
         "encode_s": outcome.encode_s / runs,
         "write_s": outcome.write_s / runs,
         "overhead_share": (busy_s - outcome.run_s) / outcome.run_s,
+        "core_share": outcome.cpu_s / outcome.run_s,
         "store_bytes": sum(p.stat().st_size for p in out.rglob("*.parquet")),
     }
 
@@ -72,7 +75,8 @@ def main() -> None:
             print(f"workers={w}: {row['runs_per_min']:7.1f} runs/min  elapsed {row['elapsed_s']:7.1f} s "
                   f"(+{row['startup_s']:.1f} s cluster start and warm-up)  simulate {row['run_s'] * 1e3:6.1f} ms/run  "
                   f"encode {row['encode_s'] * 1e3:5.1f} ms/run  write {row['write_s'] * 1e3:5.2f} ms/run  "
-                  f"overhead {row['overhead_share']:6.1%} of run time  store {row['store_bytes'] / 2**20:.0f} MiB",
+                  f"overhead {row['overhead_share']:6.1%} of run time  store {row['store_bytes'] / 2**20:.0f} MiB  "
+                  f"(each worker had {row['core_share']:.0%} of a core while simulating)",
                   flush=True)
     finally:
         if args.keep is None:

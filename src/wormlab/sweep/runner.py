@@ -44,15 +44,15 @@ def execute_run(spec: RunSpec) -> dict[str, Any]:
     """Simulate one run and encode it; never raises for an error of the run itself."""
     from wormlab.sweep.store import encode_run
 
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     try:
         result = _simulate(spec.scenario, spec.seed)
-        t1 = time.perf_counter()
+        t1, cpu_s = time.perf_counter(), time.process_time() - cpu0
         ts_bytes, summary_bytes = encode_run(spec, result)
     except Exception as err:  # recorded, not raised: one bad run must not stop the sweep
         return {"ok": False, "index": spec.index, "record": failure_record(spec, err)}
     return {"ok": True, "index": spec.index, "timeseries": ts_bytes, "summary": summary_bytes,
-            "run_s": t1 - t0, "encode_s": time.perf_counter() - t1}
+            "run_s": t1 - t0, "cpu_s": cpu_s, "encode_s": time.perf_counter() - t1}
 
 
 def failure_record(spec: RunSpec, err: BaseException) -> dict[str, Any]:
@@ -92,6 +92,7 @@ class Outcome:
     workers: int = 0
     elapsed_s: float = 0.0
     run_s: float = 0.0
+    cpu_s: float = 0.0  # CPU time of the simulations: well below run_s means workers lacked a core
     encode_s: float = 0.0
     write_s: float = 0.0
 
@@ -222,6 +223,7 @@ def _drive(client, store: Store, todo: list[int], outcome: Outcome, progress: Pr
             store.write_run(index, value["timeseries"], value["summary"])
             outcome.write_s += time.perf_counter() - t_write
             outcome.run_s += value["run_s"]
+            outcome.cpu_s += value["cpu_s"]
             outcome.encode_s += value["encode_s"]
             outcome.succeeded.append(index)
         else:
