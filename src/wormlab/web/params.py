@@ -83,6 +83,21 @@ def _set_patching(sc: Any, overrides: dict[str, Any], rate: float | None = None,
     overrides["hosts.patch_schedule"] = baseline + [{"from": alert_at, "rate_per_h": rate}]
 
 
+def _mean_probe_rate(sc: Any) -> float:
+    """The scenario's mean rate; for bandwidth-limited worms, uplink over probe size, averaged."""
+    bw = sc.worm.bandwidth
+    if bw is None:
+        return sc.worm.probe_rate_per_s
+    return sum(c.share * c.bytes_per_s for c in bw.classes) / bw.probe_bytes
+
+
+def _set_probe_rate(sc: Any, value: float, overrides: dict[str, Any]) -> None:
+    """A chosen rate replaces any bandwidth model (the rate is then the same for every host)."""
+    overrides["worm.probe_rate_per_s"] = float(value)
+    if sc.worm.bandwidth is not None:
+        overrides["worm.bandwidth"] = None
+
+
 def _set_window(sc: Any, hours: float, overrides: dict[str, Any]) -> None:
     minutes = max(1, int(round(hours * 60)))
     overrides["time.end"] = sc.time.start + dt.timedelta(minutes=minutes)
@@ -95,8 +110,7 @@ PARAMS: tuple[Param, ...] = (
     Param("window_h", "simulated window", "hours", 0.5, lambda lim: lim.max_window_h, 0.5,
           lambda sc: _hours(sc.time.end - sc.time.start), _set_window),
     Param("probe_rate_per_s", "worm probe rate", "probes/s per host", 0.1, 100.0, 0.1,
-          lambda sc: sc.worm.probe_rate_per_s,
-          lambda sc, v, o: o.__setitem__("worm.probe_rate_per_s", float(v))),
+          _mean_probe_rate, _set_probe_rate),
     Param("patch_rate_per_h", "patch rate after the alert", "per host per hour", 0.0, 2.0, 0.005,
           lambda sc: _alert(sc)[1], lambda sc, v, o: _set_patching(sc, o, rate=float(v)),
           help="chance per hour that a vulnerable host is patched, from the alert on"),
