@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -67,16 +66,16 @@ def _summary_table(summary: dict, out_dir: Path | None) -> None:
 def run_cmd(
     scenario: str = typer.Argument(..., help="A built-in scenario name (see `wormlab scenarios`) or a .toml path."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the run; the same seed gives the same run, bit for bit."),
-    set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a scenario key, e.g. --set worm.probe_rate_per_s=6 (repeatable)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output folder [default: runs/<scenario>-seed<seed>/]."),
+    set_: list[str] | None = typer.Option(None, "--set", help="Override a scenario key, e.g. --set worm.probe_rate_per_s=6 (repeatable)."),
+    out: Path | None = typer.Option(None, "--out", help="Output folder [default: runs/<scenario>-seed<seed>/]."),
     json_out: bool = typer.Option(False, "--json", help="Print summary.json on stdout instead of a table."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No table, no progress bar."),
     no_plot: bool = typer.Option(False, "--no-plot", help="Skip infection.png."),
     runs: int = typer.Option(1, "--runs", min=1, help="Runs in an ensemble; above 1, seeds are spawned from --seed "
                              "and results go to a sweep store (see docs/sweeps.md)."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Ensemble: local Dask worker processes "
+    workers: int | None = typer.Option(None, "--workers", min=1, help="Ensemble: local Dask worker processes "
                                           "[default: one per core]."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Ensemble: a running Dask scheduler, "
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Ensemble: a running Dask scheduler, "
                                             "e.g. tcp://HOST:8786."),
 ) -> None:
     """Simulate one outbreak and write timeseries.parquet, hosts.parquet, summary.json and infection.png.
