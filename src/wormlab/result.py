@@ -22,21 +22,7 @@ from wormlab.defenses.renumber import flood_columns
 from wormlab.engine import records
 from wormlab.scenario import Scenario
 
-TIMESERIES_COLUMNS = (
-    "time",
-    "susceptible",
-    "infected",
-    "patched",
-    "offline",
-    "ever_infected",
-    "new_infections",
-    "probes_sent",
-    "hits_on_vulnerable",
-    "flood_packets_to_target",
-    "reboots",
-    "patches",
-    "hits_blocked",
-)
+TIMESERIES_COLUMNS = ("time", *records.REC_FIELDS)
 
 
 def iso_utc(ts: pd.Timestamp | Any) -> str:

@@ -23,6 +23,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
+from wormlab.engine.fenwick import fen_add, fen_find, fen_total
 from wormlab.engine.records import INFECTED
 
 LocalIndex = namedtuple(
@@ -71,32 +72,6 @@ def _seg(state_code):
 
 
 @njit(cache=True)
-def _fen_add(fen, i, delta):
-    n = fen.shape[0] - 1
-    i += 1
-    while i <= n:
-        fen[i] += delta
-        i += i & (-i)
-
-
-@njit(cache=True)
-def _fen_find(fen, nb, target):
-    """Smallest block whose prefix sum exceeds ``target``, among the first ``nb`` blocks."""
-    n = fen.shape[0] - 1
-    idx = 0
-    bit = 1
-    while bit * 2 <= n:
-        bit *= 2
-    while bit > 0:
-        nxt = idx + bit
-        if nxt <= n and fen[nxt] <= target:
-            idx = nxt
-            target -= fen[nxt]
-        bit //= 2
-    return idx if idx < nb else nb - 1
-
-
-@njit(cache=True)
 def on_move(h, old_state, new_state, local, rate):
     """Keep the per-block segments, R_b and block weights in step with a host's state change."""
     a = _seg(old_state)
@@ -140,7 +115,7 @@ def on_move(h, old_state, new_state, local, rate):
         w = local.rsum[lv, b] * s_count
         if w < 1e-9:
             w = 0.0
-        _fen_add(local.fen[lv], b, w - local.weight[lv, b])
+        fen_add(local.fen[lv], b, w - local.weight[lv, b])
         local.weight[lv, b] = w
 
 
@@ -151,19 +126,8 @@ def on_rate_change(h, delta, local):
         b = local.blk[lv, h]
         local.rsum[lv, b] += delta
         w = local.rsum[lv, b] * (local.e1[lv, b] - local.lo[lv, b])
-        _fen_add(local.fen[lv], b, w - local.weight[lv, b])
+        fen_add(local.fen[lv], b, w - local.weight[lv, b])
         local.weight[lv, b] = w
-
-
-@njit(cache=True)
-def _block_total(local, lv):
-    n = local.fen.shape[1] - 1
-    s = 0.0
-    i = n
-    while i > 0:
-        s += local.fen[lv, i]
-        i -= i & (-i)
-    return s
 
 
 @njit(cache=True)
@@ -197,7 +161,7 @@ def sample_local_hits(rng, dt_s, local, rate, jbuf, sbuf, m):
         share = local.share[lv]
         if share <= 0.0:
             continue
-        total = _block_total(local, lv)
+        total = fen_total(local.fen[lv])
         if total <= 0.0:
             continue
         hits = rng.poisson(share * dt_s * total / local.region[lv])
@@ -206,7 +170,7 @@ def sample_local_hits(rng, dt_s, local, rate, jbuf, sbuf, m):
             sbuf = _grow(sbuf, m + hits)
         nb = local.nblk[lv]
         for _ in range(hits):
-            b = _fen_find(local.fen[lv], nb, rng.random() * total)
+            b = min(fen_find(local.fen[lv], rng.random() * total), nb - 1)
             s_count = local.e1[lv, b] - local.lo[lv, b]
             if s_count <= 0 or local.e2[lv, b] - local.e1[lv, b] <= 0:
                 continue  # floating-point residue of an emptied block
