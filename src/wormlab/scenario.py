@@ -18,8 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from wormlab.defenses.schema import DefenseSpec, NetworkSpec, check_defenses
 from wormlab.errors import ScenarioError
+from wormlab.worms.hitlist import HitlistScan
 from wormlab.worms.local_preference import LocalPreferenceScan
 from wormlab.worms.rates import Bandwidth, RateClass, check_rate_classes
+from wormlab.worms.sequential import SequentialScan
+from wormlab.worms.static_seed import StaticSeedScan
 from wormlab.worms.uniform import UniformScan
 
 UTC = dt.UTC
@@ -110,7 +113,8 @@ class Worm(_Strict):
     """What the worm does: how fast each host scans, and its calendar."""
 
     name: str = "codered-v2"
-    scan: Annotated[UniformScan | LocalPreferenceScan, Field(discriminator="kind")] = UniformScan()
+    scan: Annotated[UniformScan | LocalPreferenceScan | StaticSeedScan | SequentialScan | HitlistScan,
+                   Field(discriminator="kind")] = UniformScan()
     probe_rate_per_s: float | None = Field(
         None, gt=0, description="mean probes per second of one infected host (unless bandwidth is given)"
     )
@@ -259,6 +263,10 @@ def _error_line(err: ValidationError, origin: str) -> str:
 def _check_capacity(sc: Scenario, origin: str) -> None:
     from wormlab.internet.address_space import routable_capacity
 
+    scan = sc.worm.scan
+    if scan.kind == "hitlist" and scan.size_for(sc.internet.vulnerable_hosts) > sc.internet.vulnerable_hosts:
+        raise ScenarioError(f"{origin}: worm.scan.hitlist_size: {scan.hitlist_size:,} is more than the "
+                            f"{sc.internet.vulnerable_hosts:,} vulnerable hosts")
     capacity = routable_capacity(sc.internet)
     if sc.internet.vulnerable_hosts > capacity:
         raise ScenarioError(

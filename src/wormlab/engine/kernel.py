@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from wormlab.engine import kernel_defense, kernel_hosts, scan_local
+from wormlab.engine import kernel_defense, kernel_hosts, scan_hitlist, scan_local, scan_walk
 from wormlab.engine.fenwick import fen_add, fen_find, fen_total
 from wormlab.engine.kernel_hosts import move_at
 from wormlab.engine.records import (
@@ -228,6 +228,7 @@ def run_steps(
     wake_host,
     wake_rate,
     wake_next,
+    scan,
 ):
     """Advance steps ``k0 .. k1-1`` in place; flows go to row k // steps_per_row + 1 of ``rec``.
 
@@ -238,6 +239,8 @@ def run_steps(
     over a row and drawn once per row. With ``saturation_per_s`` > 0 the aggregate scan rate R is
     slowed to R / (1 + R / saturation_per_s) (links fill up). Hosts ``wake_host`` start scanning
     at ``wake_rate`` from step ``wake_step`` (sorted; ``wake_next[0]`` is the next to wake).
+    ``scan.code`` picks the strategy: uniform (0) and local preference (1, ``local.active``) here,
+    static seed and sequential in ``scan_walk``, hit-list and permutation in ``scan_hitlist``.
     """
     n_hosts = state.shape[0]
     jbuf = np.empty(1024, dtype=np.int64)
@@ -257,6 +260,11 @@ def run_steps(
                 fen_add(fen, h, delta)
                 if local.active:
                     scan_local.on_rate_change(h, delta, local)
+                if scan.code >= 2 and delta == rate[h]:  # was asleep: starts on its path now
+                    if scan.code == 4:
+                        scan_hitlist.schedule(rng, h, scan.fpar[0], rate, scan)
+                    else:
+                        scan_walk.start_walker(rng, h, scan.fpar[0], rate, scan)
         # 1. worm: probes and infections
         n_inf = bnd[2] - bnd[1]
         if phase[k] == PHASE_SPREAD and n_inf > 0:
@@ -270,7 +278,15 @@ def run_steps(
             mean = total_rate * dt_eff
             online = n_hosts - (bnd[4] - bnd[3])
             s_start = bnd[1] - bnd[0]
-            if local.active:
+            if scan.code == 4:
+                new, first, blocked, hits_s, jbuf = scan_hitlist.step(
+                    rng, k, dt_eff, total_rate, order, bnd, state, infection, rate, fen,
+                    uniform_rate, defense, local, scan, lam, jbuf)
+            elif scan.code >= 2:
+                new, first, blocked, hits_s, jbuf = scan_walk.step(
+                    rng, k, dt_eff, total_rate, order, bnd, state, infection, rate, fen,
+                    uniform_rate, defense, local, scan, lam, jbuf)
+            elif local.active:
                 new, first, blocked, hits_s, jbuf, sbuf = _infect_local(
                     rng, k, dt_eff, s_start, uniform_rate, total_rate, share_any, region_any,
                     order, bnd, state, infection, rate, fen, jbuf, sbuf, defense, local)

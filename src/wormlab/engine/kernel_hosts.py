@@ -35,18 +35,20 @@ def move_at(j, to_state, order, bnd, state, local, rate):
     """Move the host at position ``j`` of ``order`` into segment ``to_state``; returns the host.
 
     Each crossing of a segment boundary is one swap with the boundary element, so a host's
-    position is always known from the sampling. Only local-preference runs keep the inverse
-    index ``local.pos`` and the per-block index (``scan_local.on_move``) up to date.
+    position is always known from the sampling. Runs whose ``local.pos`` has one entry per host
+    (local preference, and the event-driven strategies of ``scan_events``) keep that inverse index
+    up to date; only local-preference runs keep the per-block index (``scan_local.on_move``).
     """
     h = order[j]
     s0 = state[h] & STATE_MASK
     s = s0
+    track = local.pos.shape[0] == state.shape[0]  # the inverse index is kept (not for uniform)
     while s < to_state:
         last = bnd[s + 1] - 1
         other = order[last]
         order[j] = other
         order[last] = h
-        if local.active:
+        if track:
             local.pos[other] = j
         j = last
         bnd[s + 1] -= 1
@@ -56,14 +58,15 @@ def move_at(j, to_state, order, bnd, state, local, rate):
         other = order[first]
         order[j] = other
         order[first] = h
-        if local.active:
+        if track:
             local.pos[other] = j
         j = first
         bnd[s] += 1
         s -= 1
     state[h] = (state[h] & EVER_BIT) | to_state
-    if local.active:
+    if track:
         local.pos[h] = j
+    if local.active:
         scan_local.on_move(h, s0, to_state, local, rate)
     return h
 

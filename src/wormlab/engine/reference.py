@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from wormlab.defenses import reference_hooks as defense_hooks
-from wormlab.engine import records
+from wormlab.engine import records, reference_scans
 from wormlab.engine.simulate import _seed_streams, _wake_schedule, new_population, step_schedule
 from wormlab.errors import WormlabError
 from wormlab.scenario import Scenario
@@ -24,10 +24,17 @@ MAX_BITS = 24
 S, I, P, O = records.SUSCEPTIBLE, records.INFECTED, records.PATCHED, records.OFFLINE
 
 
-def _aim(sc: Scenario, address: np.ndarray):
-    """A function drawing one target address per probe, given the probes' source hosts."""
+def _aim(sc: Scenario, address: np.ndarray, rng: np.random.Generator | None = None):
+    """A function drawing one target address per probe, given the probes' source hosts.
+
+    Static-seed, sequential and hit-list scanning keep state per host (``reference_scans``).
+    """
     bits = sc.internet.address_bits
     scan = sc.worm.scan
+    if scan.kind in ("static-seed", "sequential"):
+        return reference_scans.WalkAim(sc, address, rng)
+    if scan.kind == "hitlist":
+        return reference_scans.HitlistAim(sc, address, rng)
     if scan.kind == "uniform":
         return lambda sources, rng: rng.integers(0, 1 << bits, size=sources.size)
     shares = np.array([scan.same_slash8, scan.same_slash16, scan.anywhere])
@@ -72,7 +79,9 @@ def simulate_reference(sc: Scenario, seed: int = 0):
     rec[0, records.R_S], rec[0, records.R_I], rec[0, records.R_EVER] = n - len(seeds), len(seeds), len(seeds)
     cures = sc.hosts.mean_uptime_h > 0 and sc.worm.reboot_cures
     reboot_p = -math.expm1(-dt_s / (sc.hosts.mean_uptime_h * 3600.0)) if cures else 0.0
-    aim = _aim(sc, pop.address)
+    aim = _aim(sc, pop.address, pop_rng)
+    hook = getattr(aim, "infected", lambda hosts, rng: None)
+    hook(seeds, rng)
     saturation = sc.worm.saturation_probes_per_s
     offline_p = -math.expm1(-sc.hosts.offline_rate_per_h * dt_s / 3600.0)
     dz = defense_hooks.arrays(sc, pop)
@@ -91,6 +100,8 @@ def simulate_reference(sc: Scenario, seed: int = 0):
                 dt_eff = dt_s / (1.0 + rate[infected].sum() / saturation)
             counts = rng.poisson(rate[infected] * dt_eff)
             sources = np.repeat(infected, counts)
+            if hasattr(aim, "list_probes"):  # hit-list holders probe their shares first
+                sources = aim.list_probes(k, sources, state, infection, row, dz)
             targets = host_at[aim(sources, rng)]
             row[records.R_PROBES] += sources.size
             online = targets >= 0
@@ -103,6 +114,7 @@ def simulate_reference(sc: Scenario, seed: int = 0):
             hit_hosts, first = np.unique(targets[order], return_index=True)
             winners = sources[order[first]]
             state[hit_hosts] = I
+            hook(hit_hosts, rng)
             fresh = infection[hit_hosts, 0] < 0
             infection[hit_hosts[fresh], 0] = k + 1
             infection[hit_hosts[fresh], 1] = winners[fresh]

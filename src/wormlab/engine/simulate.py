@@ -16,6 +16,7 @@ import numpy as np
 from wormlab.defenses.plan import plan_defenses
 from wormlab.engine import kernel, records
 from wormlab.engine.fenwick import fen_add
+from wormlab.engine.scan_events import build_scan
 from wormlab.engine.scan_local import build_local_index, no_local
 from wormlab.internet.address_space import place_hosts
 from wormlab.scenario import Scenario
@@ -98,6 +99,7 @@ def simulate(sc: Scenario, seed: int = 0, progress: ProgressFn | None = None):
     uniform_rate = float(rates[0]) if n and uniform else 0.0
     fen = np.zeros(1 if uniform else n + 1)
     local = _local_index(sc, pop)
+    scan, local = build_scan(sc, pop.address, pop_rng, local)
     seeds = np.sort(rng.choice(n, size=sc.worm.initial_infected, replace=False))[::-1]
     wake_step, wake_host, wake_rate = _wake_schedule(sc, seeds, rates, rng)
     for h in seeds:  # order is still the identity: host h sits at position h (high to low is safe)
@@ -119,7 +121,8 @@ def simulate(sc: Scenario, seed: int = 0, progress: ProgressFn | None = None):
         kernel.run_steps(rng, k0, k1, dt_s, phase, patch_p, reboot_p, offline_p,
                          sc.worm.flood_packets_per_s, space, steps_per_row, uniform_rate, order, bnd,
                          pop.state, pop.infection, rates, fen, rec, ever, defense, local,
-                         sc.worm.saturation_probes_per_s, wake_step, wake_host, wake_rate, wake_next)
+                         sc.worm.saturation_probes_per_s, wake_step, wake_host, wake_rate, wake_next,
+                         scan)
         if progress is not None:
             progress(k1, n_steps)
     if n_steps % steps_per_row:  # last partial row still gets its snapshot
