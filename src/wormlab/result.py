@@ -38,8 +38,15 @@ class Result:
     scenario: Scenario
     seed: int
     timeseries: pd.DataFrame
-    hosts: pd.DataFrame
+    hosts_table: pd.DataFrame | Callable[[], pd.DataFrame]
     summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def hosts(self) -> pd.DataFrame:
+        """One row per vulnerable host; built on first use (a large population's table is big)."""
+        if callable(self.hosts_table):
+            self.hosts_table = self.hosts_table()
+        return self.hosts_table
 
     def to_dir(self, out: str | Path, plot: bool = True) -> list[Path]:
         """Write timeseries.parquet, hosts.parquet, summary.json (and infection.png) into ``out``."""
@@ -92,17 +99,20 @@ def build_result(sc: Scenario, seed: int, pop, rec: np.ndarray, dt_s: float, ste
         ns = np.where(step >= 0, start_ns + step * dt_ns, np.iinfo(np.int64).min)  # min = NaT
         return pd.DatetimeIndex(ns.view("datetime64[ns]"), tz="UTC")
 
-    hosts = pd.DataFrame(
-        {
-            "address": pop.address,
-            "state": pd.Categorical.from_codes((pop.state & records.STATE_MASK).astype(np.int8), categories=list(records.STATE_NAMES)),
-            "infected_at": at(0),
-            "infected_by": pop.infection[:, 1],
-            "last_cured_at": at(2),
-            "probe_rate_per_s": pop.probe_rate_per_s.astype(np.float32),
-        }
-    )
-    result = Result(scenario=sc, seed=seed, timeseries=ts, hosts=hosts)
+    def hosts() -> pd.DataFrame:
+        state = (pop.state & records.STATE_MASK).astype(np.int8)
+        return pd.DataFrame(
+            {
+                "address": pop.address,
+                "state": pd.Categorical.from_codes(state, categories=list(records.STATE_NAMES)),
+                "infected_at": at(0),
+                "infected_by": pop.infection[:, 1],
+                "last_cured_at": at(2),
+                "probe_rate_per_s": pop.probe_rate_per_s.astype(np.float32),
+            }
+        )
+
+    result = Result(scenario=sc, seed=seed, timeseries=ts, hosts_table=hosts)
     result.summary = summarise(sc, seed, ts, row_s, wall_s)
     return result
 

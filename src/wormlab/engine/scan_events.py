@@ -173,7 +173,7 @@ def build_scan(sc, address: np.ndarray, rng: np.random.Generator, local):
         return no_scan(code), local
     n = address.size
     space = 2 ** sc.internet.address_bits
-    local = local._replace(pos=np.arange(n, dtype=np.int64))
+    local = local._replace(pos=np.arange(n, dtype=np.int32))
     if code == CODE_STATIC:
         position = rng.choice(space, size=n, replace=False)
         by_key = np.argsort(position, kind="stable")

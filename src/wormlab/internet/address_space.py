@@ -178,14 +178,25 @@ def place_hosts(internet: Internet, rng: np.random.Generator) -> np.ndarray:
     top = np.uint32(0xFF000000 if full else 0)
     addresses = (np.repeat(prefixes, counts) << 24).astype(np.uint32)
     addresses |= rng.integers(0, span, size=n, dtype=np.uint32)
+    def redraw_reserved(a: np.ndarray) -> np.ndarray:
+        if full:
+            bad = _reserved_mask(a)
+            while bad.any():
+                a[bad] = (a[bad] & top) | rng.integers(0, span, size=int(bad.sum()), dtype=np.uint32)
+                bad = _reserved_mask(a)
+        return a
+
+    addresses = redraw_reserved(addresses)
+    addresses.sort()
     while True:
-        redo = _reserved_mask(addresses) if full else np.zeros(n, dtype=bool)
-        if redo.any():
-            addresses[redo] = (addresses[redo] & top) | rng.integers(0, span, size=int(redo.sum()), dtype=np.uint32)
-            continue
-        addresses.sort()
-        redo[1:] = addresses[1:] == addresses[:-1]
-        k = int(redo.sum())
+        dup = np.zeros(addresses.size, dtype=bool)
+        dup[1:] = addresses[1:] == addresses[:-1]
+        k = int(dup.sum())
         if k == 0:
             return addresses
-        addresses[redo] = (addresses[redo] & top) | rng.integers(0, span, size=k, dtype=np.uint32)
+        # draw the duplicates again in their /8 and merge the (sorted) new ones in: timsort
+        # merges two sorted runs in linear time, where a full re-sort would cost n log n
+        fresh = redraw_reserved((addresses[dup] & top) | rng.integers(0, span, size=k, dtype=np.uint32))
+        fresh.sort()
+        addresses = np.concatenate((addresses[~dup], fresh))
+        addresses.sort(kind="stable")
