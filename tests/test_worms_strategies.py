@@ -112,7 +112,7 @@ def test_code_red_ii_survives_reboots():
 @pytest.fixture(scope="module")
 def slammer_runs():
     sc = load_scenario("slammer-2003-01-25")
-    return [simulate(sc, seed=s) for s in range(3)]
+    return [simulate(sc, seed=s) for s in range(7)]
 
 
 def test_slammer_doubles_every_8_5_seconds(slammer_runs):

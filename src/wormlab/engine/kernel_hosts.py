@@ -80,7 +80,7 @@ def _leave_infected(h, k, uniform_rate, state, infection, rate, fen):
             fen_add(fen, h, -rate[h])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # inlined: passing the defence tuple by value each step is dear
 def host_transitions(rng, k, row, reboot_p, patch_p, offline_p, uniform_rate, order, bnd, state,
                      infection, rate, fen, rec, defense, local):
     """Steps 2-4 of a step: reboots cure infected hosts, patches, hosts going offline."""
@@ -117,7 +117,7 @@ def host_transitions(rng, k, row, reboot_p, patch_p, offline_p, uniform_rate, or
             move_at(j, OFFLINE, order, bnd, state, local, rate)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def flood(k, phase_k, flood_pps, dt_s, bnd, lam, defense):
     """5. During a flood phase every infected host sends packets to the target (pooled mean)."""
     if phase_k == PHASE_FLOOD and flood_pps > 0.0:
