@@ -142,9 +142,6 @@ def _infect_batch(rng, k, hits, s_start, uniform_rate, total_rate, order, bnd, s
     """
     old_lo = s_start  # hosts infected before this step sit at s_start .. bnd[2]-1
     n_old = bnd[2] - old_lo
-    if not defense.active:
-        return _infect_batch_unfiltered(rng, k, hits, s_start, uniform_rate, total_rate, order, bnd,
-                                        state, infection, fen, jbuf)
     m = 0
     blocked = 0
     for _ in range(hits):
@@ -346,9 +343,14 @@ def run_steps(
                     if hits_s > jbuf.shape[0]:
                         jbuf = np.empty(2 * hits_s, dtype=np.int64)
                         sbuf = np.empty(2 * hits_s, dtype=np.int64)
-                    new, first, blocked = _infect_batch(rng, k, hits_s, s_start, uniform_rate,
-                                                        total_rate, order, bnd, state, infection,
-                                                        fen, jbuf, sbuf, defense)
+                    if defense.active:
+                        new, first, blocked = _infect_batch(rng, k, hits_s, s_start, uniform_rate,
+                                                            total_rate, order, bnd, state, infection,
+                                                            fen, jbuf, sbuf, defense)
+                    else:  # no tuple of defence arrays to pass (Numba counts references per array)
+                        new, first, blocked = _infect_batch_unfiltered(
+                            rng, k, hits_s, s_start, uniform_rate, total_rate, order, bnd, state,
+                            infection, fen, jbuf)
                     if uniform_rate <= 0.0:
                         # New hosts (now at positions bnd[1] .. s_start-1) start scanning at t_end.
                         for p in range(bnd[1], s_start):

@@ -30,7 +30,7 @@ from wormlab.engine.records import (
 )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # inlined: a call would count references to every array of ``local``
 def move_at(j, to_state, order, bnd, state, local, rate):
     """Move the host at position ``j`` of ``order`` into segment ``to_state``; returns the host.
 

@@ -72,7 +72,7 @@ def _seg(state_code):
     return state_code if state_code <= INFECTED else 2
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def on_move(h, old_state, new_state, local, rate):
     """Keep the per-block segments, R_b and block weights in step with a host's state change."""
     a = _seg(old_state)
