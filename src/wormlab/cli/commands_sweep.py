@@ -6,53 +6,15 @@ Dask, DuckDB and pandas are imported inside the commands so ``wormlab --help`` s
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 
 from wormlab.cli.app import app
+from wormlab.cli.progress import progress_bar
 
 QUERY_HELP = ("SQL over the views summaries, timeseries, failures, points; "
               "omit it to list the views and their columns.")
-
-
-@contextmanager
-def sweep_progress(enabled: bool = True, delay_s: float = 0.5) -> Iterator[Callable[[int, int, int], None]]:
-    """Yield ``update(done, total, failed)``: a Rich bar with runs done/total, failures and ETA."""
-    t0 = time.perf_counter()
-    state: dict = {}
-
-    def update(done: int, total: int, failed: int) -> None:
-        if not enabled:
-            return
-        if "bar" not in state:
-            if time.perf_counter() - t0 < delay_s:
-                return
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
-
-            bar = Progress(TextColumn("runs"), BarColumn(), MofNCompleteColumn(),
-                           TextColumn("{task.fields[failed]} failed"), TextColumn("ETA"), TimeRemainingColumn(),
-                           console=Console(stderr=True), transient=True)
-            bar.start()
-            # start at the runs already done, so a resumed sweep's ETA is not skewed by them
-            state["bar"], state["task"] = bar, bar.add_task("runs", total=total, completed=done, failed=failed)
-        state["bar"].update(state["task"], completed=done, total=total, failed=failed)
-
-    try:
-        yield update
-    finally:
-        if "bar" in state:
-            state["bar"].stop()
 
 
 def _say(message: str) -> None:
@@ -64,7 +26,7 @@ def execute_plan(plan, out: Path, workers: int | None, scheduler: str | None, qu
     """Run a plan into ``out``, then print the per-point table; exit 1 if runs failed or were lost."""
     from wormlab.sweep.runner import run_sweep
 
-    with sweep_progress(enabled=not quiet) as update:
+    with progress_bar("runs", enabled=not quiet, delay_s=0.5, runs=True) as update:
         outcome = run_sweep(plan, out, workers=workers, scheduler=scheduler, progress=update,
                             retry_failed=retry_failed, log=None if quiet else _say)
     if not quiet:
