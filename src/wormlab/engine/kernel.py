@@ -88,6 +88,28 @@ def infect_at(j, step, source, order, bnd, state, infection, local, rate):
     return True
 
 
+@njit(cache=True, inline="always")
+def _infect_susceptible_at(j, k, src, order, bnd, state, infection):
+    """Move the susceptible host at position ``j`` to the infected segment at the end of step
+    ``k`` (swap with the last susceptible); returns 1 on its first infection, else 0.
+
+    Batches handle positions from the highest down, so the swap never disturbs a position still
+    to be handled.
+    """
+    last = bnd[1] - 1
+    h = order[j]
+    order[j] = order[last]
+    order[last] = h
+    bnd[1] = last
+    st = state[h]
+    state[h] = EVER_BIT | INFECTED
+    if st & EVER_BIT == 0:
+        infection[h, 0] = k + 1
+        infection[h, 1] = src
+        return 1
+    return 0
+
+
 @njit(cache=True)
 def _infect_batch_unfiltered(rng, k, hits, s_start, uniform_rate, total_rate, order, bnd, state,
                              infection, fen, buf):
@@ -112,17 +134,7 @@ def _infect_batch_unfiltered(rng, k, hits, s_start, uniform_rate, total_rate, or
             src = order[old_lo + rng.integers(0, n_old)]
         else:
             src = _pick_source(rng, fen, total_rate, state)
-        last = bnd[1] - 1
-        h = order[j]
-        order[j] = order[last]
-        order[last] = h
-        bnd[1] = last
-        st = state[h]
-        state[h] = EVER_BIT | INFECTED
-        if st & EVER_BIT == 0:
-            infection[h, 0] = k + 1
-            infection[h, 1] = src
-            first += 1
+        first += _infect_susceptible_at(j, k, src, order, bnd, state, infection)
         new += 1
     return new, first, 0
 
@@ -167,17 +179,7 @@ def _infect_batch(rng, k, hits, s_start, uniform_rate, total_rate, order, bnd, s
             g -= 1
         src = sbuf[idx[g]]
         i = g - 1
-        last = bnd[1] - 1
-        h = order[j]
-        order[j] = order[last]
-        order[last] = h
-        bnd[1] = last
-        st = state[h]
-        state[h] = EVER_BIT | INFECTED
-        if st & EVER_BIT == 0:
-            infection[h, 0] = k + 1
-            infection[h, 1] = src
-            first += 1
+        first += _infect_susceptible_at(j, k, src, order, bnd, state, infection)
         new += 1
     return new, first, blocked
 
