@@ -364,8 +364,10 @@ def run_steps(
             rec[row, R_BLOCKED] += blocked
             ever[0] += first
         # 2-4. reboots, patching, going offline; 5. the flood
-        kernel_hosts.host_transitions(rng, k, row, reboot_p, patch_p[k], offline_p, uniform_rate,
-                                      order, bnd, state, infection, rate, fen, rec, defense, local)
+        if reboot_p > 0.0 or patch_p[k] > 0.0 or offline_p > 0.0 or defense.host_active:
+            # (the guard matters: entering the host step costs ~200 ns even when it does nothing)
+            kernel_hosts.host_transitions(rng, k, row, reboot_p, patch_p[k], offline_p, uniform_rate,
+                                          order, bnd, state, infection, rate, fen, rec, defense, local)
         kernel_hosts.flood(k, phase[k], flood_pps, dt_s, bnd, lam, defense)
         # end of a row (or of this call): draw the pooled streams, take the snapshot
         row_end = (k + 1) % steps_per_row == 0
