@@ -58,6 +58,10 @@ class Result:
             atomic_write(out / "scenario.json", lambda p: Path(p).write_text(self.scenario.model_dump_json(indent=2, by_alias=True))),
             atomic_write(out / "summary.json", lambda p: Path(p).write_text(json.dumps(self.summary, indent=2) + "\n")),
         ]
+        if self.scenario.network is not None:  # one row per organisation (docs/defenses.md)
+            from wormlab.defenses.org_view import org_table
+
+            written.append(atomic_write(out / "orgs.parquet", lambda p: org_table(self).to_parquet(p, index=False)))
         if plot:
             from wormlab.report.infection_plot import save_infection_png
 

@@ -77,11 +77,17 @@ def run_cmd(
                                           "[default: one per core]."),
     scheduler: str | None = typer.Option(None, "--scheduler", help="Ensemble: a running Dask scheduler, "
                                             "e.g. tcp://HOST:8786."),
+    org: str | None = typer.Option(None, "--org", help="Also print this organisation's view: its hosts "
+                                   "infected over time and which defences helped (docs/defenses.md)."),
 ) -> None:
     """Simulate one outbreak and write timeseries.parquet, hosts.parquet, summary.json and infection.png.
 
     With --runs N (N > 1): an ensemble of N runs on Dask, stored and queried like a sweep.
     """
+    if runs > 1 and org is not None:
+        from wormlab.errors import ScenarioError
+
+        raise ScenarioError("--org: works with one run only (no --runs)")
     if runs > 1:
         from wormlab.cli.commands_sweep import run_ensemble
 
@@ -91,6 +97,10 @@ def run_cmd(
     from wormlab.scenario import load_scenario
 
     sc = load_scenario(scenario, overrides=set_ or [])
+    if org is not None:
+        from wormlab.defenses.org_view import check_org
+
+        check_org(sc, org)  # before the run: an unknown name is a one-line error, exit 2
     out_dir = out if out is not None else Path("runs") / f"{sc.name}-seed{seed}"
     if out_dir.exists() and not out_dir.is_dir():
         raise typer.BadParameter(f"{out_dir} exists and is not a folder", param_hint="--out")
@@ -101,6 +111,10 @@ def run_cmd(
         typer.echo(json.dumps(result.summary, indent=2))
     elif not quiet:
         _summary_table(result.summary, out_dir)
+    if org is not None:
+        from wormlab.defenses.org_view import org_summary
+
+        typer.echo(org_summary(result, org), err=json_out)  # stdout stays pure JSON with --json
 
 
 @app.command("calibrate")
