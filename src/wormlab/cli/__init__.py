@@ -11,7 +11,8 @@ import sys
 
 from wormlab.cli.app import app, run_app
 
-# Importing a commands module registers its commands on ``app``.
+# Importing a commands module registers its commands on ``app``, in this order in --help.
+# isort: off
 from wormlab.cli import commands_run  # noqa: E402,F401
 from wormlab.cli import commands_detect  # noqa: E402,F401
 from wormlab.cli import commands_models  # noqa: E402,F401
@@ -19,6 +20,7 @@ from wormlab.cli import commands_validate  # noqa: E402,F401
 from wormlab.cli import commands_report  # noqa: E402,F401
 from wormlab.cli import commands_sweep  # noqa: E402,F401
 from wormlab.cli import commands_defense  # noqa: E402,F401
+# isort: on
 
 __all__ = ["app", "main"]
 

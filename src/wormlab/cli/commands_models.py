@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -79,10 +78,10 @@ def model_cmd(
         [], "--param", "-p", help="NAME=VALUE, repeatable. rcs: K (per hour), T (hours); "
         "sir: beta, gamma (per hour), N, I0; two-factor: beta0N, gamma, muN (per hour), eta, N, I0."
     ),
-    hours: Optional[float] = typer.Option(None, "--hours", help="Length of the curve in hours."),
+    hours: float | None = typer.Option(None, "--hours", help="Length of the curve in hours."),
     step_hours: float = typer.Option(0.1, "--step-hours", help="Time step of the table in hours."),
     as_json: bool = typer.Option(False, "--json", help="Print the parameters and curve as JSON."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the curve to this CSV file."),
+    out: Path | None = typer.Option(None, "--out", help="Write the curve to this CSV file."),
 ) -> None:
     """Solve an analytic model (time in hours) and print, save or emit its curve.
 
@@ -135,7 +134,7 @@ def fit_cmd(
     series: Path = typer.Argument(..., help="A CSV (t_hours or time, plus a count column) or "
                                   "a run's timeseries.parquet."),
     model: str = typer.Option("rcs", "--model", "-m", help="rcs or two-factor."),
-    column: Optional[str] = typer.Option(
+    column: str | None = typer.Option(
         None, "--column", help="Count column (default: infected_fraction, ever_infected, "
         "infected or count for CSV; ever_infected for Parquet)."
     ),
@@ -146,7 +145,7 @@ def fit_cmd(
     fit_plateau: bool = typer.Option(
         False, "--fit-plateau", help="rcs: fit V even for a fraction column (default V=1)."
     ),
-    until_hours: Optional[float] = typer.Option(
+    until_hours: float | None = typer.Option(
         None, "--until-hours", help="Fit only the first H hours (e.g. before a calendar stop)."
     ),
     bootstrap: int = typer.Option(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -20,7 +19,7 @@ def validate_cmd(
     set_: list[str] = typer.Option(
         [], "--set", help="KEY=VALUE override for every scenario, e.g. worm.probe_rate_per_s=2."
     ),
-    write_docs: Optional[Path] = typer.Option(
+    write_docs: Path | None = typer.Option(
         None, "--write-docs", help="Also write validation.md and validation.png into this folder."
     ),
 ) -> None:

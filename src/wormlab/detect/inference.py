@@ -161,7 +161,7 @@ def infer_outbreak(first_s: np.ndarray, last_s: np.ndarray, counts: np.ndarray,
     if rate <= 0:
         raise InputError("--probe-rate must be positive")
     origin = math.floor(first_s.min() / 3600) * 3600.0
-    to_h = lambda t: (np.asarray(t, float) - origin) / 3600.0
+    to_h = lambda t: (np.asarray(t, float) - origin) / 3600.0  # noqa: E731
     end_h = float(to_h(end))
     fit = fit_growth(to_h(first_s), end_h, hit_rate_per_s(rate, monitored_addresses) * 3600)
     hours = np.arange(0.0, math.floor(end_h) + 1.0)

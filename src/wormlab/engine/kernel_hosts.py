@@ -125,4 +125,4 @@ def flood(k, phase_k, flood_pps, dt_s, bnd, lam, defense):
 
 
 # At the end: kernel_defense_hosts imports move_at from this module (defined above by now).
-from wormlab.engine import kernel_defense_hosts as kdh
+from wormlab.engine import kernel_defense_hosts as kdh  # noqa: E402  (imports move_at from here)

@@ -15,7 +15,7 @@ Used by ``tests/test_equivalence_*.py`` and by ``wormlab validate --write-docs``
 from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -99,7 +99,7 @@ def _run(args) -> dict[str, float]:
         fast.kernel = real
 
 
-@lru_cache(maxsize=None)
+@cache
 def ensemble(engine: str, variant: str, seeds: int, hit_scale: float = 1.0,
              workers: int = 2) -> dict[str, np.ndarray]:
     """Observables of one engine over ``seeds`` seeds (cached, so tests can share them)."""

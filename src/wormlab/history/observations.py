@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -101,7 +101,7 @@ def _record(path: str, raw: dict, sources: dict, seen: set[str]) -> Observation:
     at = raw.get("at")
     if at is not None:
         try:
-            at = datetime.fromisoformat(str(at).replace("Z", "+00:00")).astimezone(timezone.utc)
+            at = datetime.fromisoformat(str(at).replace("Z", "+00:00")).astimezone(UTC)
         except ValueError:
             raise InputError(f"{where}: at must be an ISO-8601 UTC time") from None
     if value is None and at is None:

@@ -7,7 +7,7 @@ numbers in the page always come from the code and data in the tree.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -122,7 +122,7 @@ def _figure_caption() -> str:
 
 
 def _page(results: list[CheckResult], runs: int, seed0: int, figure_note: str) -> str:
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     ok = verdict(results)
     lines = [
         "# Validation against the published record",

@@ -13,8 +13,8 @@ fraction column), except that a column named ``infected`` is compared with I.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

@@ -40,7 +40,7 @@ class Series:
         """A share of the vulnerable population (bounded by 1) rather than a host count."""
         return "fraction" in self.column
 
-    def until(self, t_max_hours: float | None) -> "Series":
+    def until(self, t_max_hours: float | None) -> Series:
         """The part of the series up to ``t_max_hours`` (e.g. before a calendar stop)."""
         if t_max_hours is None:
             return self

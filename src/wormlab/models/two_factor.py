@@ -37,7 +37,7 @@ class TwoFactorParams:
     N: float = 1_000_000.0
     I0: float = 1.0
 
-    def check(self) -> "TwoFactorParams":
+    def check(self) -> TwoFactorParams:
         check_positive("two-factor", "beta0N", self.beta0N)
         check_positive("two-factor", "gamma", self.gamma, allow_zero=True)
         check_positive("two-factor", "muN", self.muN, allow_zero=True)
