@@ -152,3 +152,11 @@ def test_calibrate_reports_every_check_against_its_source(capsys):
     assert code == (0 if all(r["passed"] for r in rows) else 1)
     by_name = {r["quantity"]: r for r in rows}
     assert by_name["new infections after 00:00 UTC 20 July"]["simulated_max"] == 0
+
+
+def test_usage_errors_are_one_line_with_exit_2(capsys):
+    assert main(["run", "codered-2001-07-19", "--seed", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "--seed" in err
+    assert main(["run", "codered-2001-07-19", "--no-such-flag"]) == 2
+    assert "no-such-flag" in capsys.readouterr().err

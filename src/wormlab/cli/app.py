@@ -65,13 +65,12 @@ def run_app(args: list[str]) -> int:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         return 130
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except Exception as exc:  # click usage errors (Typer may ship its own copy of click)
+        kinds = {cls.__name__ for cls in type(exc).__mro__}
+        if "ClickException" in kinds:
             exc.show()
             return int(ExitStatus.BAD_INPUT)
-        if isinstance(exc, click.exceptions.Abort):
+        if "Abort" in kinds:
             typer.echo("aborted", err=True)
             return 130
         raise
