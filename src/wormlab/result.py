@@ -134,7 +134,7 @@ def early_doubling_minutes(ts: pd.DataFrame, vulnerable: int) -> float | None:
 
 
 def summarise(sc: Scenario, seed: int, ts: pd.DataFrame, row_s: float, wall_s: float) -> dict[str, Any]:
-    """The summary contract of ``summary.json`` (see docs/results.md)."""
+    """The summary contract of ``summary.json`` (listed in docs/ARCHITECTURE.md, "Results")."""
     per_minute = ts["new_infections"].to_numpy() * (60.0 / row_s)
     i_peak = int(np.argmax(per_minute)) if len(per_minute) else 0
     times = ts["time"]

@@ -49,12 +49,6 @@ def int_to_ip(value: int) -> str:
     return f"{value >> 24 & 255}.{value >> 16 & 255}.{value >> 8 & 255}.{value & 255}"
 
 
-def ints_to_ips(values: np.ndarray) -> list[str]:
-    v = np.asarray(values, dtype=np.uint32)
-    parts = [(v >> s) & 255 for s in (24, 16, 8, 0)]
-    return [f"{a}.{b}.{c}.{d}" for a, b, c, d in zip(*(p.tolist() for p in parts))]
-
-
 @lru_cache(maxsize=1)
 def _iana_rows() -> tuple[tuple[int, str, str], ...]:
     path = resources.files("wormlab") / "data" / "iana-ipv4-address-space.csv"
