@@ -66,22 +66,16 @@ _ANCHOR = st.binary(min_size=2, max_size=5).map(lambda b: b.replace(b"\n", b"a")
 @FUZZ
 @given(st.lists(_ANCHOR, min_size=1, max_size=6), st.lists(st.binary(max_size=80), max_size=30))
 def test_fast_anchor_search_never_misses_a_line(anchors, lines) -> None:
-    """The folded single-pass search flags every line that holds an anchor in any case."""
-    from wormlab.detect.log_reader import ChunkBytes, _line_candidates, anchor_patterns, fold
+    """The folded pivot search flags every line that holds an anchor in any case."""
+    import numpy as np
+
+    from wormlab.detect.fastcheck import Folder, anchor_plan, candidate_lines, fold, line_spans
 
     lines = [ln.replace(b"\n", b"") for ln in lines]
     chunk = b"\n".join(lines) + b"\n"
-    patterns = anchor_patterns(tuple(fold(a) for a in set(anchors)))
-    flagged = {s for s, _e in _line_candidates(chunk, ChunkBytes().fold(chunk), patterns)}
-    start = 0
-    for ln in lines:
+    _starts, ends = line_spans(np.frombuffer(chunk, np.uint8))
+    plan = anchor_plan(tuple(fold(a) for a in set(anchors)))
+    flagged = set(candidate_lines(Folder().fold(chunk), ends, plan).tolist())
+    for i, ln in enumerate(lines):
         if any(a in ln.lower() for a in anchors):
-            assert start in flagged, (ln, anchors)
-        start += len(ln) + 1
-
-
-def test_counts_match_bytes_count() -> None:
-    from wormlab.detect.log_reader import ChunkBytes
-
-    chunk = GOOD * 3 + b'x] "y] "\n] \n'
-    assert ChunkBytes.counts(chunk, b'] "') == (chunk.count(b"\n"), chunk.count(b'] "'))
+            assert i in flagged, (ln, anchors)

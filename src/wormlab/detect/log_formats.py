@@ -117,9 +117,6 @@ class ClfParser:
     def __init__(self, name: str) -> None:
         self.name = name
         self.combined = name in ("combined", "nginx")
-        # One marker that every well-formed line carries exactly once: the end of the
-        # timestamp and the start of the quoted request. Used for the fast path's line check.
-        self.marker = b'] "'
 
     def well_formed(self, line: bytes) -> bool:
         if self.combined:
@@ -146,7 +143,6 @@ class IisParser:
     """IIS W3C extended lines; the column layout comes from the latest ``#Fields:`` directive."""
 
     name = "iis"
-    marker = None
 
     _DEFAULT = ("date", "time", "c-ip", "cs-username", "s-ip", "s-port", "cs-method",
                 "cs-uri-stem", "cs-uri-query", "sc-status", "cs(User-Agent)")

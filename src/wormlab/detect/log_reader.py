@@ -1,11 +1,12 @@
 """Stream web logs in large chunks with bounded memory, yielding only the lines worth parsing.
 
-Speed comes from not parsing most lines: each chunk is lower-cased once and searched for the
-rule set's anchor literals with ``bytes.find``; only lines holding an anchor are parsed. Lines
-are still all counted and checked: for the Apache/nginx formats a chunk whose line count equals
-the count of the one structural marker each line carries (``] "``) passes as well-formed; any
-other chunk (and every IIS chunk) is walked line by line, so each malformed line is counted and
-its first examples kept. Compressed input (gzip, bzip2, xz) is recognised by its magic bytes.
+Speed comes from not parsing most lines, and from not taking a Python step per line at all:
+each chunk is handled by whole-block NumPy checks (``fastcheck.py``) that find the candidate
+lines (those holding a rule set's anchor literal) and prove the common shapes of the format
+well-formed. Only candidates and the lines the checks cannot prove are judged one by one, by
+the same code the per-line reference path runs (``FAST = False``), so every line is counted and
+each malformed one is counted and its first examples kept, exactly as that path would. Compressed
+input (gzip, bzip2, xz) is recognised by its magic bytes.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import bz2
 import gzip
 import io
 import lzma
-import re
 import sys
 import zlib
 from collections.abc import Iterator
@@ -23,10 +23,14 @@ from typing import BinaryIO
 
 import numpy as np
 
+from wormlab.detect import fastcheck
 from wormlab.detect.log_formats import ClfParser, IisParser, Request, make_parser, sniff_format
 from wormlab.errors import InputError
 
 CHUNK_BYTES = 1 << 22
+# Whole-block checks (fastcheck.py) for every chunk; False judges each line on its own in
+# Python, the reference the fast path is tested against (same counts, same sightings).
+FAST = True
 MAX_LINE_BYTES = 1 << 16
 MAX_EXAMPLES = 5
 _DECODE_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError)
@@ -134,94 +138,14 @@ def _first_chunk(stream: BinaryIO, stats: FileStats) -> tuple[bytes, Iterator[by
     return first, chunks
 
 
-def anchor_patterns(anchors: tuple[bytes, ...]) -> list[re.Pattern[bytes]]:
-    """Few regexes that together find every anchor, each led by one literal byte.
-
-    A pattern that starts with a literal byte is searched by ``re`` at memchr-like speed, while
-    a plain alternation is tried at every position (about 7x slower). Any substring of an
-    anchor is a valid, looser anchor, so each anchor is cut to start at a byte it shares with
-    others (``/..`` becomes ``..``), and anchors are grouped greedily by that byte.
-    """
-    left, out = set(anchors), []
-    while left:
-        counts: dict[int, int] = {}
-        for a in left:
-            for c in set(a):
-                counts[c] = counts.get(c, 0) + 1
-        # the byte shared by most anchors; ties: the one leaving the longest cut anchors
-        lead = max(counts, key=lambda c: (counts[c], min(len(a) - a.index(c) for a in left
-                                                         if c in a), -c))
-        cut = {a[a.index(lead):] for a in left if lead in a}
-        cut = {a for a in cut if not any(o != a and o in a for o in cut)}
-        tails = sorted((re.escape(a[1:]) for a in cut), key=len, reverse=True)
-        body = b"(?:" + b"|".join(tails) + b")" if all(tails) else b""
-        out.append(re.compile(re.escape(bytes([lead])) + body))
-        left = {a for a in left if lead not in a}
-    return out
-
-
-def fold(data: bytes) -> bytes:
-    """ASCII case fold by setting bit 0x20: every letter goes to lower case (other bytes move
-    too, so folded text is only ever compared with folded anchors; a fold can add a candidate
-    line, which the parser and the rule regex then reject, but never lose one)."""
-    return bytes(c | 0x20 for c in data)
-
-
-class ChunkBytes:
-    """Whole-chunk byte work in NumPy, in buffers reused from chunk to chunk."""
-
-    def __init__(self) -> None:
-        self.folded = bytearray()
-        self._view = np.frombuffer(self.folded, np.uint8)
-
-    def fold(self, chunk: bytes) -> bytearray:
-        """The folded chunk; valid up to ``len(chunk)`` (the buffer may be longer)."""
-        n = len(chunk)
-        if len(self.folded) < n:
-            self.folded = bytearray(n)
-            self._view = np.frombuffer(self.folded, np.uint8)
-        np.bitwise_or(np.frombuffer(chunk, np.uint8), 0x20, out=self._view[:n])
-        return self.folded
-
-    @staticmethod
-    def counts(chunk: bytes, marker: bytes) -> tuple[int, int]:
-        """(newlines, occurrences of ``marker``); the marker's bytes must all differ."""
-        a = np.frombuffer(chunk, np.uint8)
-        lines = int(np.count_nonzero(a == 10))
-        k = len(marker)
-        pos = np.flatnonzero(a[:a.size - k + 1] == marker[0])
-        ok = np.ones(pos.size, bool)
-        for j in range(1, k):
-            ok &= a[pos + j] == marker[j]
-        return lines, int(np.count_nonzero(ok))
-
-
-def _line_candidates(chunk: bytes, folded: bytearray,
-                     patterns: list[re.Pattern[bytes]]) -> list[tuple[int, int]]:
-    """(start, end) of each line of ``chunk`` whose fold holds at least one folded anchor."""
-    spans: dict[int, int] = {}
-    size = len(chunk)
-    for rx in patterns:
-        m = rx.search(folded, 0, size)
-        while m is not None:
-            i = m.start()
-            start = chunk.rfind(b"\n", 0, i) + 1
-            end = chunk.find(b"\n", i)
-            if end < 0:  # a last line without its newline
-                end = size
-            spans[start] = end
-            m = rx.search(folded, end, size)
-    return sorted(spans.items())
-
-
 class LogScanner:
     """Turns one log stream into the parsed requests of the lines holding an anchor literal."""
 
     def __init__(self, anchors: tuple[str, ...], fmt: str = "auto") -> None:
         self.anchors = tuple(a.lower().encode() for a in anchors)
-        self.patterns = anchor_patterns(tuple(fold(a) for a in self.anchors))
-        self.bytes = ChunkBytes()
         self.fmt = fmt
+        self.plan = fastcheck.anchor_plan(tuple(fastcheck.fold(a) for a in self.anchors))
+        self.folder = fastcheck.Folder()
 
     def scan(self, path: str, stats: FileStats) -> Iterator[tuple[Request | None, bytes]]:
         """Yield (request, raw line) per candidate line; request is None when it is malformed."""
@@ -250,45 +174,84 @@ class LogScanner:
 
     def _chunk(self, chunk: bytes, parser: ClfParser | IisParser,
                stats: FileStats) -> Iterator[tuple[Request | None, bytes]]:
-        if parser.marker is None:
-            yield from self._lines(chunk, parser, stats)
+        if FAST:
+            yield from self._vector(chunk, parser, stats)
             return
-        n, marks = self.bytes.counts(chunk, parser.marker)
-        if marks == n:
-            before = stats.lines
-            stats.lines += n
-            for start, end in _line_candidates(chunk, self.bytes.fold(chunk), self.patterns):
-                line = chunk[start:end].rstrip(b"\r")
-                req = parser.parse(line)
-                stats.parsed_candidates += 1
-                if req is None:
-                    stats.bad_line(before + chunk.count(b"\n", 0, start) + 1, line)
-                yield req, line
-            return
-        yield from self._lines(chunk, parser, stats)
-
-    def _lines(self, chunk: bytes, parser: ClfParser | IisParser,
-               stats: FileStats) -> Iterator[tuple[Request | None, bytes]]:
-        """The careful path: every line checked on its own."""
-        anchors = self.anchors
-        iis = isinstance(parser, IisParser)
         for line in chunk.split(b"\n")[:-1]:
             stats.lines += 1
-            line = line.rstrip(b"\r")
-            if not line.strip():
-                stats.blank += 1
+            hit = self._judge(line, stats.lines, parser, stats)
+            if hit is not None:
+                yield hit
+
+    def _vector(self, chunk: bytes, parser: ClfParser | IisParser,
+                stats: FileStats) -> Iterator[tuple[Request | None, bytes]]:
+        """Whole-block checks (fastcheck.py) prove most lines; the rest are judged one by one."""
+        a = np.frombuffer(chunk, np.uint8)
+        starts, ends = fastcheck.line_spans(a)
+        base = stats.lines
+        stats.lines += starts.size
+        empty = starts == ends
+        stats.blank += int(np.count_nonzero(empty))
+        look = np.zeros(starts.size, bool)
+        if self.anchors:
+            folded = self.folder.fold(chunk)
+            look[fastcheck.candidate_lines(folded, ends, self.plan)] = True
+        else:  # no prefilter: every line may match
+            look[:] = True
+        if isinstance(parser, IisParser):
+            yield from self._vector_iis(chunk, a, starts, ends, empty, look, parser, stats, base)
+            return
+        look |= ~fastcheck.clf_proved(a, starts, ends, parser.combined) & ~empty
+        for i in np.flatnonzero(look):
+            hit = self._judge(chunk[starts[i]:ends[i]], base + int(i) + 1, parser, stats)
+            if hit is not None:
+                yield hit
+
+    def _vector_iis(self, chunk: bytes, a: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                    empty: np.ndarray, look: np.ndarray, parser: IisParser, stats: FileStats,
+                    base: int) -> Iterator[tuple[Request | None, bytes]]:
+        """IIS: a line is well-formed when its spaces split it into the ``#Fields:`` columns.
+
+        A directive may change the columns, so lines are judged in order and the column count
+        read again after each directive.
+        """
+        look |= fastcheck.iis_unsure(a, starts, ends) & ~empty
+        spaces = fastcheck.space_counts(a, starts)
+        directive = (fastcheck.first_bytes(a, starts) == 35) & ~empty
+        edges = [0, *np.flatnonzero(directive).tolist(), starts.size]
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+            if lo == hi:
                 continue
-            if iis and line[:1] == b"#":
-                stats.directives += 1
-                if not parser.directive(line):  # type: ignore[union-attr]
-                    stats.bad_line(stats.lines, line)
-                continue
-            low = line.lower()
-            if any(a in low for a in anchors):
-                req = parser.parse(line)
-                stats.parsed_candidates += 1
-                if req is None:
-                    stats.bad_line(stats.lines, line)
-                yield req, line
-            elif not parser.well_formed(line):
-                stats.bad_line(stats.lines, line)
+            if directive[lo]:  # judged first: it may set new columns for the lines after it
+                self._judge(chunk[starts[lo]:ends[lo]], base + lo + 1, parser, stats)
+                lo += 1
+            seg = slice(lo, hi)
+            need = look[seg] | ((spaces[seg] + 1 != len(parser.fields)) & ~empty[seg])
+            for i in np.flatnonzero(need) + lo:
+                hit = self._judge(chunk[starts[i]:ends[i]], base + int(i) + 1, parser, stats)
+                if hit is not None:
+                    yield hit
+
+    def _judge(self, line: bytes, lineno: int, parser: ClfParser | IisParser,
+               stats: FileStats) -> tuple[Request | None, bytes] | None:
+        """One line, checked on its own: (request or None when malformed, line) for a line
+        holding an anchor literal, None otherwise (counted blank, directive or malformed)."""
+        line = line.rstrip(b"\r")
+        if not line.strip():
+            stats.blank += 1
+            return None
+        if line[:1] == b"#" and isinstance(parser, IisParser):
+            stats.directives += 1
+            if not parser.directive(line):
+                stats.bad_line(lineno, line)
+            return None
+        low = line.lower()
+        if any(a in low for a in self.anchors):
+            req = parser.parse(line)
+            stats.parsed_candidates += 1
+            if req is None:
+                stats.bad_line(lineno, line)
+            return req, line
+        if not parser.well_formed(line):
+            stats.bad_line(lineno, line)
+        return None
