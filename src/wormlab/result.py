@@ -87,7 +87,9 @@ def atomic_write(path: Path, write: Callable[[str], Any]) -> Path:
 
 
 def build_result(sc: Scenario, seed: int, pop, rec: np.ndarray, dt_s: float, steps_per_row: int,
-                 n_steps: int, wall_s: float) -> Result:
+                 n_steps: int, wall_s: float, worms: dict | None = None) -> Result:
+    """The Result of a run; ``worms`` (competing worms, ``engine/strains.per_worm``) adds the
+    per-worm columns, the host table's ``worm`` and the summary's ``worms``."""
     start = pd.Timestamp(sc.time.start)
     row_s = steps_per_row * dt_s
     offsets = np.minimum(np.arange(rec.shape[0]) * steps_per_row, n_steps) * dt_s
@@ -95,6 +97,8 @@ def build_result(sc: Scenario, seed: int, pop, rec: np.ndarray, dt_s: float, ste
     ts.insert(0, "time", start + pd.to_timedelta(offsets, unit="s"))
     ts = ts[list(TIMESERIES_COLUMNS)]
     flood_columns(sc, ts, pop.address.size)  # at the old and new address when the target is renumbered
+    if worms is not None:
+        _worm_columns(ts, worms)
     start_ns = np.int64(start.value)
     dt_ns = np.int64(round(dt_s * 1e9))
 
@@ -113,12 +117,46 @@ def build_result(sc: Scenario, seed: int, pop, rec: np.ndarray, dt_s: float, ste
                 "infected_by": pop.infection[:, 1],
                 "last_cured_at": at(2),
                 "probe_rate_per_s": pop.probe_rate_per_s.astype(np.float32),
+                **({} if worms is None else  # the worm of the first infection
+                   {"worm": pd.Categorical.from_codes(worms["first"], categories=worms["names"])}),
             }
         )
 
     result = Result(scenario=sc, seed=seed, timeseries=ts, hosts_table=hosts)
     result.summary = summarise(sc, seed, ts, row_s, wall_s)
+    if worms is not None:
+        result.summary["worms"] = _worm_summary(ts, worms, row_s)
     return result
+
+
+def _worm_columns(ts: pd.DataFrame, worms: dict) -> None:
+    """``infected_<worm>`` (at the row's end), ``new_infections_<worm>`` and ``ever_infected_<worm>``."""
+    from wormlab.worms.competitors import column_suffix
+
+    nw, rec = worms["nw"], worms["rec"]
+    for w, name in enumerate(worms["names"]):
+        sfx = column_suffix(name)
+        ts[f"infected_{sfx}"] = rec[:, w]
+        ts[f"new_infections_{sfx}"] = rec[:, nw + w]
+        ts[f"ever_infected_{sfx}"] = np.cumsum(rec[:, 2 * nw + w])
+
+
+def _worm_summary(ts: pd.DataFrame, worms: dict, row_s: float) -> dict[str, Any]:
+    """Per worm: hosts it infected first, hosts it holds at the end, its peak of new infections."""
+    from wormlab.worms.competitors import column_suffix
+
+    out = {}
+    for name in worms["names"]:
+        sfx = column_suffix(name)
+        per_minute = ts[f"new_infections_{sfx}"].to_numpy() * (60.0 / row_s)
+        i_peak = int(np.argmax(per_minute))
+        out[name] = {
+            "ever_infected": int(ts[f"ever_infected_{sfx}"].iloc[-1]),
+            "infected_at_end": int(ts[f"infected_{sfx}"].iloc[-1]),
+            "peak_new_infections_per_minute": float(per_minute[i_peak]),
+            "peak_time": iso_utc(ts["time"].iloc[i_peak]),
+        }
+    return out
 
 
 def early_doubling_minutes(ts: pd.DataFrame, vulnerable: int) -> float | None:

@@ -16,8 +16,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from wormlab.defenses.overrides import is_defense_key, set_defense_key
 from wormlab.defenses.schema import DefenseSpec, NetworkSpec, check_defenses
 from wormlab.errors import ScenarioError
+from wormlab.internet.nat import NatSpec
+from wormlab.worms.competitors import CompetitorWorm, check_competitors
 from wormlab.worms.hitlist import HitlistScan
 from wormlab.worms.local_preference import LocalPreferenceScan
 from wormlab.worms.rates import Bandwidth, RateClass, check_rate_classes
@@ -76,6 +79,7 @@ class Internet(_Strict):
     slash8_weights: dict[str, float] = Field(
         default_factory=dict, description="relative host density per /8, e.g. {\"24\" = 3.0}"
     )
+    nat: NatSpec | None = Field(None, description="a share of hosts behind NAT in 10/8 (docs/worms.md)")
 
     @field_validator("slash8_weights")
     @classmethod
@@ -86,6 +90,12 @@ class Internet(_Strict):
             if weight < 0:
                 raise ValueError(f"weight for /8 {key} must be >= 0, got {weight}")
         return value
+
+    @model_validator(mode="after")
+    def _nat_needs_ipv4(self) -> Internet:
+        if self.nat is not None and self.address_bits != 32:
+            raise ValueError("nat: hosts behind NAT need the whole IPv4 space (address_bits = 32)")
+        return self
 
 
 class CalendarPhase(_Strict):
@@ -130,6 +140,8 @@ class Worm(_Strict):
         0.0, ge=0, description="aggregate scan rate at which links saturate; 0 = never"
     )
     reboot_cures: bool = Field(True, description="False when the worm survives a reboot (Code Red II)")
+    competitors: list[CompetitorWorm] = Field(
+        default_factory=list, description="more worms sharing the population (docs/worms.md)")
     initial_wake_hours: tuple[float, float] | None = Field(
         None, description="initially infected hosts start scanning uniformly within [low, high] hours"
     )
@@ -155,6 +167,7 @@ class Worm(_Strict):
         if self.probe_rate_per_s is None and self.bandwidth is None:
             raise ValueError("give probe_rate_per_s, or a [worm.bandwidth] table for bandwidth-limited scanning")
         check_rate_classes(self.rate_classes)
+        check_competitors(self)
         if self.initial_wake_hours is not None:
             low, high = self.initial_wake_hours
             if not 0 <= low <= high:
@@ -323,6 +336,9 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | dict[str, Any], 
             key, _, value = item.partition("=")
             items.append((key.strip(), _parse_value(value.strip())))
     for key, value in items:
+        if is_defense_key(key):  # defenses.WHICH.KEY (defenses/overrides.py)
+            set_defense_key(raw, key, value, origin)
+            continue
         parts = key.split(".")
         node = raw
         for part in parts[:-1]:

@@ -14,10 +14,11 @@ import time
 import numpy as np
 
 from wormlab.defenses import reference_hooks as defense_hooks
-from wormlab.engine import records, reference_scans
+from wormlab.engine import records, reference_scans, strains
 from wormlab.engine.simulate import _seed_streams, _wake_schedule, new_population, step_schedule
 from wormlab.errors import WormlabError
 from wormlab.scenario import Scenario
+from wormlab.worms.rates import draw_probe_rates
 
 MAX_BITS = 24
 
@@ -35,6 +36,11 @@ def _aim(sc: Scenario, address: np.ndarray, rng: np.random.Generator | None = No
         return reference_scans.WalkAim(sc, address, rng)
     if scan.kind == "hitlist":
         return reference_scans.HitlistAim(sc, address, rng)
+    return _scan_aim(scan, bits, address)
+
+
+def _scan_aim(scan, bits: int, address: np.ndarray):
+    """Uniform or local-preference aim of one worm's scan (competing worms have one each)."""
     if scan.kind == "uniform":
         return lambda sources, rng: rng.integers(0, 1 << bits, size=sources.size)
     shares = np.array([scan.same_slash8, scan.same_slash16, scan.anywhere])
@@ -73,13 +79,37 @@ def simulate_reference(sc: Scenario, seed: int = 0):
     rec = np.zeros((-(-n_steps // steps_per_row) + 1, len(records.REC_FIELDS)), dtype=np.int64)
 
     seeds = np.sort(rng.choice(n, size=sc.worm.initial_infected, replace=False))[::-1]
+    # competing worms: each host's worm (-1 none), per-worm rates and aims, per-worm records
+    worms = strains.worms_of(sc)
+    nw = len(worms)
+    hw = np.full(n, -1, dtype=np.int64)
+    first_worm = np.full(n, -1, dtype=np.int8)
+    hw[seeds] = first_worm[seeds] = 0
+    wrates = np.stack([rate] + [draw_probe_rates(c, n, pop_rng) for c in worms[1:]])
+    more, more_worm = strains.competitor_seeds(sc, n, seeds, rng)
+    hw[more] = first_worm[more] = more_worm
+    rate[more] = wrates[more_worm, more]
+    wrec = np.zeros((rec.shape[0], 3 * nw), dtype=np.int64)
     wake_step, wake_host, wake_rate = _wake_schedule(sc, seeds, rate, rng)
+    seeds = np.concatenate((seeds, more))
+    np.add.at(wrec[0], 2 * nw + hw[seeds], 1)
+    wrec[0, :nw] = wrec[0, 2 * nw:]
     state[seeds] = I
     infection[seeds, 0] = 0
     rec[0, records.R_S], rec[0, records.R_I], rec[0, records.R_EVER] = n - len(seeds), len(seeds), len(seeds)
-    cures = sc.hosts.mean_uptime_h > 0 and sc.worm.reboot_cures
+    worm_cures = np.array([w.reboot_cures for w in worms])
+    cures = sc.hosts.mean_uptime_h > 0 and worm_cures.any()
     reboot_p = -math.expm1(-dt_s / (sc.hosts.mean_uptime_h * 3600.0)) if cures else 0.0
     aim = _aim(sc, pop.address, pop_rng)
+    if nw > 1:
+        aims = [_scan_aim(w.scan, bits, pop.address) for w in worms]
+
+        def aim(sources, rng):
+            out = np.empty(sources.size, dtype=np.int64)
+            for w, one in enumerate(aims):
+                mine = hw[sources] == w
+                out[mine] = one(sources[mine], rng)
+            return out
     hook = getattr(aim, "infected", lambda hosts, rng: None)
     hook(seeds, rng)
     saturation = sc.worm.saturation_probes_per_s
@@ -119,11 +149,17 @@ def simulate_reference(sc: Scenario, seed: int = 0):
             infection[hit_hosts[fresh], 0] = k + 1
             infection[hit_hosts[fresh], 1] = winners[fresh]
             row[records.R_NEW] += hit_hosts.size
+            hw[hit_hosts] = hw[winners]  # a new host takes its source's worm, and its rate
+            rate[hit_hosts] = wrates[hw[hit_hosts], hit_hosts]
+            first_worm[hit_hosts[fresh]] = hw[hit_hosts[fresh]]
+            wrow = wrec[k // steps_per_row + 1]
+            wrow[nw:2 * nw] += np.bincount(hw[hit_hosts], minlength=nw)
+            wrow[2 * nw:] += np.bincount(hw[hit_hosts[fresh]], minlength=nw)
         # 2. reboots (after the defences' triggers, shutdown and throttling)
         reboot_k = defense_hooks.before_transitions(k, rng, state, infection, rate, dz, reboot_p)
         if reboot_k > 0:
             inf = np.flatnonzero(state == I)
-            cured = inf[rng.random(inf.size) < reboot_k]
+            cured = inf[(rng.random(inf.size) < reboot_k) & worm_cures[hw[inf]]]
             state[cured] = S
             infection[cured, 2] = k + 1
             row[records.R_REBOOTS] += cured.size
@@ -148,4 +184,9 @@ def simulate_reference(sc: Scenario, seed: int = 0):
         if (k + 1) % steps_per_row == 0 or k == n_steps - 1:
             row[records.R_S:records.R_O + 1] = np.bincount(state, minlength=4)[:4]
             row[records.R_EVER] = int((infection[:, 0] >= 0).sum())
-    return build_result(sc, seed, pop, rec, dt_s, steps_per_row, n_steps, time.perf_counter() - wall0)
+            wrec[k // steps_per_row + 1, :nw] = np.bincount(hw[state == I], minlength=nw)
+    worm_info = None
+    if nw > 1:
+        worm_info = {"names": [w.name for w in worms], "rec": wrec, "nw": nw, "first": first_worm}
+    return build_result(sc, seed, pop, rec, dt_s, steps_per_row, n_steps, time.perf_counter() - wall0,
+                        worms=worm_info)

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from wormlab.defenses.plan import plan_defenses
-from wormlab.engine import kernel, records
+from wormlab.engine import kernel, records, strains
 from wormlab.engine.fenwick import fen_add
 from wormlab.engine.scan_events import build_scan
 from wormlab.engine.scan_local import build_local_index, no_local
+from wormlab.engine.strains import has_strains
 from wormlab.internet.address_space import place_hosts
 from wormlab.scenario import Scenario
 from wormlab.worms.rates import draw_probe_rates, rates_are_uniform
@@ -42,13 +43,16 @@ def step_schedule(sc: Scenario) -> tuple[int, np.ndarray, np.ndarray]:
     n_steps = round(tw.duration_s / tw.step_s)
     start_epoch = tw.start.timestamp()
     t_s = np.arange(n_steps, dtype=np.float64) * tw.step_s
-    days = np.floor((start_epoch + t_s) / 86400.0).astype("int64").astype("datetime64[D]")
+    day = np.floor((start_epoch + t_s) / 86400.0).astype(np.int64)  # days since 1970
+    # the calendar is by UTC day of month: work it out once per distinct day, not per step
+    first_day = int(day[0]) if n_steps else 0
+    days = np.arange(first_day, int(day[-1]) + 1 if n_steps else first_day).astype("datetime64[D]")
     day_of_month = (days - days.astype("datetime64[M]")).astype(np.int64) + 1
     phase_of_day = np.zeros(32, dtype=np.int8)
     codes = {"sleep": records.PHASE_SLEEP, "spread": records.PHASE_SPREAD, "flood": records.PHASE_FLOOD}
     for ph in sc.worm.calendar:
         phase_of_day[ph.days[0] : ph.days[1] + 1] = codes[ph.action]
-    phase = phase_of_day[day_of_month]
+    phase = phase_of_day[day_of_month][day - first_day]
     rate_per_h = np.zeros(n_steps)
     for entry in sc.hosts.patch_schedule:
         rate_per_h[t_s >= (entry.start - tw.start).total_seconds()] = entry.rate_per_h
@@ -95,23 +99,41 @@ def simulate(sc: Scenario, seed: int = 0, progress: ProgressFn | None = None):
     ever = np.zeros(1, dtype=np.int64)
 
     rates = pop.probe_rate_per_s
-    uniform = rates_are_uniform(sc.worm)
+    multi = has_strains(sc)  # competing worms or hosts behind NAT (engine/strains.py)
+    uniform = rates_are_uniform(sc.worm) and not sc.worm.competitors
     uniform_rate = float(rates[0]) if n and uniform else 0.0
     fen = np.zeros(1 if uniform else n + 1)
     local = _local_index(sc, pop)
     scan, local = build_scan(sc, pop.address, pop_rng, local)
+    if multi:
+        local = strains.add_strains(sc, local, pop, pop_rng, n_rows, dt_s)
     seeds = np.sort(rng.choice(n, size=sc.worm.initial_infected, replace=False))[::-1]
-    wake_step, wake_host, wake_rate = _wake_schedule(sc, seeds, rates, rng)
-    for h in seeds:  # order is still the identity: host h sits at position h (high to low is safe)
+    seed_worm = np.zeros(seeds.size, dtype=np.int64)
+    if sc.worm.competitors:  # their first hosts, among the others
+        more, more_worm = strains.competitor_seeds(sc, n, seeds, rng)
+        by_host = np.argsort(np.concatenate((seeds, more)))[::-1]
+        seeds, seed_worm = np.concatenate((seeds, more))[by_host], np.concatenate((seed_worm, more_worm))[by_host]
+    wake_step, wake_host, wake_rate = _wake_schedule(sc, seeds[seed_worm == 0], rates, rng)
+    for h, w in zip(seeds, seed_worm):  # order is the identity: host h sits at position h (high to low is safe)
+        if w > 0:  # a competitor's first host scans at that worm's rate
+            local.grp[h] = 2 * w | (local.grp[h] & 1)
+            rates[h] = local.wrates[w, h]
         kernel.infect_at(int(h), 0, -1, order, bnd, pop.state, pop.infection, local, rates)
+        if multi:
+            local.grp[h] |= 0x80 | (w << 4)
+            local.wrec[0, 2 * local.wcount.size + w] += 1
         if not uniform:
             fen_add(fen, int(h), rates[h])
+    if multi:
+        local.wrec[0, : local.wcount.size] = local.wcount
     ever[0] = len(seeds)
     rec[0, records.R_S], rec[0, records.R_I] = n - len(seeds), len(seeds)
     rec[0, records.R_EVER] = len(seeds)
 
     cures = sc.hosts.mean_uptime_h > 0 and sc.worm.reboot_cures
     reboot_p = -math.expm1(-dt_s / (sc.hosts.mean_uptime_h * 3600.0)) if cures else 0.0
+    if multi:
+        reboot_p = 0.0  # reboots per worm: strains.reboots with local.reboot_p
     offline_p = -math.expm1(-sc.hosts.offline_rate_per_h * dt_s / 3600.0)
     space = float(2 ** sc.internet.address_bits)
     defense, uniform_rate, fen = plan_defenses(sc, pop.infection, ever, uniform_rate, fen, rates, pop.state)
@@ -130,16 +152,22 @@ def simulate(sc: Scenario, seed: int = 0, progress: ProgressFn | None = None):
         last[records.R_S], last[records.R_I] = bnd[1] - bnd[0], bnd[2] - bnd[1]
         last[records.R_P], last[records.R_O] = bnd[3] - bnd[2], bnd[4] - bnd[3]
         last[records.R_EVER] = ever[0]
+        if multi:
+            local.wrec[-1, : local.wcount.size] = local.wcount
     wall = time.perf_counter() - wall0
-    return build_result(sc, int(seed), pop, rec, dt_s, steps_per_row, n_steps, wall)
+    worms = strains.per_worm(local, strains.worms_of(sc)) if sc.worm.competitors else None
+    return build_result(sc, int(seed), pop, rec, dt_s, steps_per_row, n_steps, wall, worms=worms)
 
 
 def _local_index(sc: Scenario, pop: Population):
-    """The per-block index of local-preference scanning, or an inactive one."""
+    """The per-block index of local-preference scanning (and of every run with strains), or an
+    inactive one."""
     scan = sc.worm.scan
-    if scan.kind != "local-preference":
-        return no_local()
     bits = sc.internet.address_bits
+    if scan.kind != "local-preference":
+        if not has_strains(sc):
+            return no_local()
+        return build_local_index(pop.address, pop.probe_rate_per_s, bits, (0.0, 0.0, 1.0), float(2**bits))
     region_any = float(2**bits)
     if bits == 32:
         region_any -= len(set(scan.skip_slash8s)) * float(2**24)

@@ -15,6 +15,7 @@ from importlib import resources
 
 import numpy as np
 
+from wormlab.internet.nat import NAT_SLASH8, nat_count
 from wormlab.scenario import Internet
 
 SLASH8 = 1 << 24
@@ -70,12 +71,17 @@ def usable_slash8s(registry_date: str) -> tuple[int, ...]:
     )
 
 
+@lru_cache(maxsize=1)
+def _reserved_ints() -> tuple[tuple[int, int], ...]:
+    """RESERVED_BLOCKS as (first address, prefix length), parsed once."""
+    return tuple((ip_to_int(first), plen) for first, plen in RESERVED_BLOCKS)
+
+
 def _reserved_intervals_in(prefix: int) -> list[tuple[int, int]]:
     """Reserved [lo, hi) offsets inside /8 ``prefix``."""
     base = prefix << 24
     out = []
-    for first, plen in RESERVED_BLOCKS:
-        lo = ip_to_int(first)
+    for lo, plen in _reserved_ints():
         hi = lo + (1 << (32 - plen))
         lo_c, hi_c = max(lo, base), min(hi, base + SLASH8)
         if lo_c < hi_c:
@@ -83,7 +89,8 @@ def _reserved_intervals_in(prefix: int) -> list[tuple[int, int]]:
     return sorted(out)
 
 
-def _allowed_intervals_in(prefix: int) -> list[tuple[int, int]]:
+@lru_cache(maxsize=256)
+def _allowed_intervals_in(prefix: int) -> tuple[tuple[int, int], ...]:
     cur, out = 0, []
     for lo, hi in _reserved_intervals_in(prefix):
         if lo > cur:
@@ -91,7 +98,7 @@ def _allowed_intervals_in(prefix: int) -> list[tuple[int, int]]:
         cur = max(cur, hi)
     if cur < SLASH8:
         out.append((cur, SLASH8))
-    return out
+    return tuple(out)
 
 
 def slash8_layout(internet: Internet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -116,16 +123,16 @@ def routable_capacity(internet: Internet) -> int:
 def _reserved_mask(addresses: np.ndarray) -> np.ndarray:
     """True where an address lies in a reserved block (only /8s holding one are examined)."""
     touched = np.zeros(256, dtype=bool)
-    for first, plen in RESERVED_BLOCKS:
-        lo = ip_to_int(first) >> 24
+    for first, plen in _reserved_ints():
+        lo = first >> 24
         touched[lo : lo + max(1, 1 << (8 - plen)) if plen < 8 else lo + 1] = True
     bad = np.zeros(addresses.shape, dtype=bool)
     idx = np.flatnonzero(touched[addresses >> 24])
     sub = addresses[idx]
     hit = np.zeros(sub.shape, dtype=bool)
-    for first, plen in RESERVED_BLOCKS:
+    for first, plen in _reserved_ints():
         net_mask = np.uint32((0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF)
-        hit |= (sub & net_mask) == np.uint32(ip_to_int(first))
+        hit |= (sub & net_mask) == np.uint32(first)
     bad[idx] = hit
     return bad
 
@@ -154,9 +161,28 @@ def place_hosts(internet: Internet, rng: np.random.Generator) -> np.ndarray:
     Hosts are spread over /8s by a multinomial on usable capacity x weight (capped at capacity),
     then placed uniformly inside their /8 by rejection: an address drawn in a reserved block or
     already taken is drawn again, which yields a uniformly random set of usable addresses.
+    With ``internet.nat``, that share of the hosts is placed uniformly in the private 10/8
+    instead (``internet/nat.py``); public hosts still never sit in reserved or unrouted space.
     """
+    n_nat = nat_count(internet.nat, internet.vulnerable_hosts)
+    public = _place_public(internet, internet.vulnerable_hosts - n_nat, rng)
+    if n_nat == 0:
+        return public
+    private = (NAT_SLASH8 << 24) + rng.choice(SLASH8, size=n_nat, replace=False)
+    out = np.concatenate((public, private.astype(np.uint32)))
+    out.sort()
+    return out
+
+
+def nat_mask(address: np.ndarray, internet: Internet) -> np.ndarray:
+    """True for the hosts behind NAT (the only hosts in 10/8)."""
+    if internet.nat is None:
+        return np.zeros(address.shape, dtype=bool)
+    return (address >> 24) == NAT_SLASH8
+
+
+def _place_public(internet: Internet, n: int, rng: np.random.Generator) -> np.ndarray:
     prefixes, capacity, weights = slash8_layout(internet)
-    n = internet.vulnerable_hosts
     p = capacity * weights
     counts = rng.multinomial(n, p / p.sum())
     # Move any excess over a /8's capacity to the others (only matters for extreme weights).
