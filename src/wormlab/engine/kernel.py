@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from wormlab.engine import kernel_defense, kernel_hosts, scan_hitlist, scan_local, scan_walk
+from wormlab.engine import kernel_defense, kernel_hosts, scan_hitlist, scan_local, scan_walk, strains
 from wormlab.engine.fenwick import fen_add, fen_find, fen_total
 from wormlab.engine.kernel_hosts import move_at
 from wormlab.engine.records import (
@@ -185,56 +185,85 @@ def _infect_batch(rng, k, hits, s_start, uniform_rate, total_rate, order, bnd, s
 
 
 @njit(cache=True)
-def _infect_local(rng, k, dt_eff, s_start, uniform_rate, total_rate, share_any, region_any, order,
-                  bnd, state, infection, rate, fen, jbuf, sbuf, defense, local):
+def _infect_local(rng, k, row, dt_eff, s_start, uniform_rate, total_rate, share_any, region_any,
+                  order, bnd, state, infection, rate, fen, jbuf, sbuf, defense, local):
     """One step of local-preference scanning: sample every class's hits, then infect.
 
-    Hits of the "anywhere" class pick a uniform susceptible host of the whole space, the /8 and
+    Hits of the "anywhere" class pick a uniform susceptible host of the public space, the /8 and
     /16 classes pick one in the source's block (``scan_local.sample_local_hits``). All are drawn
-    from the state at the start of the step; distinct targets are infected, each by the first
-    (earliest drawn) of its hits. Returns (new infections, first infections, blocked, hits) and
-    the (possibly grown) buffers.
+    from the state at the start of the step; distinct targets are infected, each by one of its
+    hits chosen uniformly (the first in a random order of probes). With strains (competing
+    worms, NAT; ``engine/strains.py``) the "anywhere" rate is per group, hosts behind NAT are not
+    its targets, and a new host takes its source's worm. Returns (new infections, first
+    infections, blocked, hits) and the (possibly grown) buffers.
     """
+    multi = local.strains
+    s_pub = s_start
+    if multi and local.natb >= 0:  # hosts behind NAT: out of reach of "anywhere" probes
+        s_pub -= local.e1[0, local.natb] - local.lo[0, local.natb]
+    any_rate = local.arate[0] if multi else share_any * total_rate / region_any
     hits_any = 0
-    if share_any > 0.0 and s_start > 0:
-        hits_any = rng.poisson(share_any * total_rate * dt_eff * s_start / region_any)
+    if any_rate > 1e-12 and s_pub > 0:
+        hits_any = rng.poisson(any_rate * dt_eff * s_pub)
     if hits_any > jbuf.shape[0]:
         jbuf = np.empty(2 * hits_any, dtype=np.int64)
         sbuf = np.empty(2 * hits_any, dtype=np.int64)
     old_lo = s_start
     n_old = bnd[2] - old_lo
     for i in range(hits_any):
-        jbuf[i] = order[rng.integers(0, s_start)]
-        if uniform_rate > 0.0:
-            sbuf[i] = order[old_lo + rng.integers(0, n_old)]
-        else:
-            sbuf[i] = _pick_source(rng, fen, total_rate, state)
+        h = order[rng.integers(0, s_start)]
+        if multi and local.natb >= 0:
+            while local.blk[0, h] == local.natb:
+                h = order[rng.integers(0, s_start)]
+        jbuf[i] = h
+        while True:
+            if uniform_rate > 0.0:
+                src = order[old_lo + rng.integers(0, n_old)]
+            else:
+                src = _pick_source(rng, fen, total_rate, state)
+            if not multi or strains.accept_anywhere(rng, src, local, rate):
+                break
+        sbuf[i] = src
     m, jbuf, sbuf = scan_local.sample_local_hits(rng, dt_eff, local, rate, jbuf, sbuf, hits_any)
     hits = m
-    # thinning by defences, one coin per hit
+    if m == 0:
+        return 0, 0, 0, 0, jbuf, sbuf
+    # thinning by defences, one coin per hit; key = target << 32 | hit index, sorted in place
     kept = 0
     blocked = 0
     for i in range(m):
         if defense.active and not kernel_defense.accept_hit(rng, k, sbuf[i], jbuf[i], defense):
             blocked += 1
             continue
-        jbuf[kept] = jbuf[i]
-        sbuf[kept] = sbuf[i]
+        jbuf[kept] = (jbuf[i] << 32) | i
         kept += 1
-    idx = np.argsort(jbuf[:kept], kind="mergesort")
+    keys = jbuf[:kept]
+    keys.sort()
+    nw = local.wcount.shape[0]
     new = 0
     first = 0
     i = 0
     while i < kept:
-        h = jbuf[idx[i]]
-        src = sbuf[idx[i]]  # the earliest drawn hit of this target
-        while i < kept and jbuf[idx[i]] == h:
+        h = keys[i] >> 32
+        g0 = i
+        while i < kept and keys[i] >> 32 == h:
             i += 1
         if state[h] & STATE_MASK != SUSCEPTIBLE:
             continue
+        pick = g0 if i - g0 == 1 else g0 + rng.integers(0, i - g0)
+        src = sbuf[keys[pick] & 0xFFFFFFFF]
+        w = 0
+        if multi:
+            w = (local.grp[src] >> 1) & 7
+            strains.take(h, w, local, rate)
         if infect_at(local.pos[h], k + 1, src, order, bnd, state, infection, local, rate):
             first += 1
+            if multi:
+                strains.mark_first(h, local)
+                local.wrec[row, 2 * nw + w] += 1
         new += 1
+        if multi:
+            local.wrec[row, nw + w] += 1
         if uniform_rate <= 0.0:
             fen_add(fen, h, rate[h])
     return new, first, blocked, hits, jbuf, sbuf
@@ -329,9 +358,10 @@ def run_steps(
                     uniform_rate, defense, local, scan, lam, jbuf)
             elif local.active:
                 new, first, blocked, hits_s, jbuf, sbuf = _infect_local(
-                    rng, k, dt_eff, s_start, uniform_rate, total_rate, share_any, region_any,
+                    rng, k, row, dt_eff, s_start, uniform_rate, total_rate, share_any, region_any,
                     order, bnd, state, infection, rate, fen, jbuf, sbuf, defense, local)
-                busy = share_any * mean * (online - s_start) / region_any
+                any_rate = local.arate[0] if local.strains else share_any * total_rate / region_any
+                busy = any_rate * dt_eff * (online - s_start)
                 lam[LAM_BUSY] += busy
                 lam[LAM_DEAD] += max(mean - busy - hits_s, 0.0)
             else:
@@ -363,6 +393,8 @@ def run_steps(
             rec[row, R_NEW] += new
             rec[row, R_BLOCKED] += blocked
             ever[0] += first
+        if local.strains and local.reboot_p > 0.0:  # competing worms: a reboot cures some worms only
+            strains.reboots(rng, k, row, uniform_rate, order, bnd, state, infection, rate, fen, rec, local)
         # 2-4. reboots, patching, going offline; 5. the flood
         if reboot_p > 0.0 or patch_p[k] > 0.0 or offline_p > 0.0 or defense.host_active:
             # (the guard matters: entering the host step costs ~200 ns even when it does nothing)
@@ -385,3 +417,5 @@ def run_steps(
             rec[row, R_P] = bnd[3] - bnd[2]
             rec[row, R_O] = bnd[4] - bnd[3]
             rec[row, R_EVER] = ever[0]
+            if local.strains:
+                strains.snapshot(row, local)
