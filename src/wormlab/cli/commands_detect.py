@@ -127,6 +127,10 @@ def infer_cmd(
     probe_rate: float = typer.Option(None, "--probe-rate",
                                      help="Probes per second per infected host; estimated from "
                                           "repeat visits when omitted."),
+    patch_rate: float = typer.Option(0.0, "--patch-rate-per-h",
+                                     help="Rate at which an infected host stops scanning "
+                                          "(patched, cleaned), per host and hour; 0 assumes "
+                                          "hosts scan to the end."),
     rule_ids: list[str] = _RULE,
     until: str = typer.Option(None, "--until", help="End of the window, ISO UTC time "
                                                     "(default: the last sighting)."),
@@ -150,7 +154,7 @@ def infer_cmd(
     last = [s.last_s for s in timed]
     counts = [s.count for s in timed]
     est = infer_outbreak(first, last, counts, monitored, probe_rate, _parse_time(until),
-                         bootstrap=bootstrap, seed=seed)
+                         bootstrap=bootstrap, seed=seed, patch_rate_per_h=patch_rate)
     d = estimate_dict(est)
     if as_json:
         import json
@@ -184,7 +188,8 @@ def _render_infer(d: dict) -> None:
     how = "estimated from repeat visits" if d["probe_rate_estimated"] else "given"
     console.print(f"sources seen {d['sources_seen']} by {d['end']} on "
                   f"{d['monitored_addresses']} monitored addresses; probe rate "
-                  f"{d['probe_rate_per_s']:.3g}/s ({how})")
+                  f"{d['probe_rate_per_s']:.3g}/s ({how}); patch rate "
+                  f"{d['patch_rate_per_h']:.3g}/h")
     lo, hi = d["infected_at_end_ci"]
     console.print(f"infected hosts at {d['end']}: {d['infected_at_end']:,.0f} "
                   f"({pct}% interval {lo:,.0f}–{hi:,.0f})")

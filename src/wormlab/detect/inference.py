@@ -9,9 +9,17 @@ infected count follows the Random Constant Spread logistic ``I(t) = K / (1 + exp
 fit ``K, k, t0`` to the observed cumulative unique sources by weighted least squares
 (``scipy.optimize.curve_fit``), and bootstrap over sources for intervals.
 
+*Patching.* A host that is patched (or cleaned, or unplugged) stops scanning. With removal at a
+constant rate ``mu`` per host (``--patch-rate-per-h``), a host infected at ``tau`` is first seen
+by ``t`` with probability ``lam / (lam + mu) * (1 - exp(-(lam + mu) (t - tau)))``: it must hit the
+block before it is removed. Ignoring removal (``mu = 0``, the default) reads the missing sources
+as hosts not yet infected and underestimates the outbreak. The estimate is still of hosts *ever*
+infected by ``t``, patched or not. Repeat visits, which give the probe rate, are counted over
+each source's expected scanning time after its first sighting, ``(1 - exp(-mu T)) / mu``.
+
 The logistic fit here is deliberately small and self-contained; it can be folded into
-``wormlab.models`` (the RCS fit) later. Assumes hosts keep scanning until the end of the window,
-so cut the window where the worm stops (for Code Red, 00:00 UTC on the 20th).
+``wormlab.models`` (the RCS fit) later. Cut the window where the worm stops (for Code Red,
+00:00 UTC on the 20th).
 """
 
 from __future__ import annotations
@@ -37,13 +45,18 @@ def seen_probability(probe_rate_per_s: float, monitored_addresses: int, t_s: flo
 
 
 def estimate_probe_rate_per_s(first_s: np.ndarray, end_s: float, counts: np.ndarray,
-                              monitored_addresses: int) -> float | None:
+                              monitored_addresses: int, patch_rate_per_h: float = 0.0
+                              ) -> float | None:
     """Probe rate from repeat visits: the Poisson MLE of hits after the first per second.
 
-    Each source is exposed from its first sighting to the end of the window (the model's
-    assumption that hosts keep scanning); None when no source was seen twice.
+    Each source is exposed from its first sighting until the end of the window or, expected
+    over its removal time, ``(1 - exp(-mu T)) / mu``; None when no source was seen twice.
     """
-    span_s = float(np.sum(np.clip(end_s - first_s, 0.0, None)))
+    span = np.clip(end_s - first_s, 0.0, None)
+    mu_s = patch_rate_per_h / 3600.0
+    if mu_s > 0:
+        span = -np.expm1(-mu_s * span) / mu_s
+    span_s = float(np.sum(span))
     repeats = float(np.sum(counts - 1))
     if span_s <= 0 or repeats <= 0:
         return None
@@ -56,19 +69,24 @@ def logistic(t_h: np.ndarray, k_total: float, k_per_h: float, t0_h: float) -> np
 
 
 def expected_seen(t_h: np.ndarray, k_total: float, k_per_h: float, t0_h: float,
-                  lam_per_h: float, step_h: float = 1 / 60) -> np.ndarray:
-    """Expected distinct sources seen by each time in ``t_h`` (increasing) under the model."""
+                  lam_per_h: float, step_h: float = 1 / 60, mu_per_h: float = 0.0) -> np.ndarray:
+    """Expected distinct sources seen by each time in ``t_h`` (increasing) under the model.
+
+    With removal at ``mu_per_h``, a host is seen only if it hits before it is removed: the
+    not-yet-decided share decays at ``lam + mu`` and a share ``lam / (lam + mu)`` of it is seen.
+    """
     start = min(t_h[0], t0_h - 12.0 / max(k_per_h, 1e-3))
     grid = np.arange(start, t_h[-1] + step_h, step_h)
     infected = logistic(grid, k_total, k_per_h, t0_h)
     new = np.diff(infected, prepend=infected[0])
-    decay = math.exp(-lam_per_h * step_h)
-    # unseen(t) = sum of new infections, each still unseen with probability exp(-lam * age):
-    # a first-order recursion, exact on the grid.
+    rate = lam_per_h + mu_per_h
+    decay = math.exp(-rate * step_h)
+    # undecided(t) = sum of new infections, each neither seen nor removed with probability
+    # exp(-(lam + mu) * age): a first-order recursion, exact on the grid.
     from scipy.signal import lfilter
 
-    unseen = lfilter([math.exp(-lam_per_h * step_h / 2)], [1.0, -decay], new)
-    seen = infected - unseen
+    undecided = lfilter([math.exp(-rate * step_h / 2)], [1.0, -decay], new)
+    seen = (infected - undecided) * (lam_per_h / rate)
     return np.interp(t_h, grid, seen)
 
 
@@ -82,7 +100,8 @@ class Fit:
         return logistic(np.asarray(t_h, dtype=float), self.k_total, self.k_per_h, self.t0_h)
 
 
-def fit_growth(first_h: np.ndarray, end_h: float, lam_per_h: float, points: int = 96) -> Fit:
+def fit_growth(first_h: np.ndarray, end_h: float, lam_per_h: float, points: int = 96,
+               mu_per_h: float = 0.0) -> Fit:
     """Fit the logistic to the cumulative count of first sightings (times in hours)."""
     from scipy.optimize import curve_fit
 
@@ -94,12 +113,13 @@ def fit_growth(first_h: np.ndarray, end_h: float, lam_per_h: float, points: int 
     observed = np.searchsorted(first_h, t_h, side="right").astype(float)
     sigma = np.sqrt(np.maximum(observed, 1.0))
     final = observed[-1]
-    p_end = 1.0 - math.exp(-lam_per_h * max(end_h - first_h[0], 1e-6))
+    rate = lam_per_h + mu_per_h
+    p_end = lam_per_h / rate * -math.expm1(-rate * max(end_h - first_h[0], 1e-6))
     guess = (max(final / max(p_end, 1e-3), final * 1.05), 1.0,
              float(first_h[int(0.5 * (first_h.size - 1))]))
 
     def model(t, log_k, k_per_h, t0_h):
-        return expected_seen(t, math.exp(log_k), k_per_h, t0_h, lam_per_h)
+        return expected_seen(t, math.exp(log_k), k_per_h, t0_h, lam_per_h, mu_per_h=mu_per_h)
 
     lo = (math.log(final), 0.05, first_h[0] - 48.0)
     hi = (math.log(final * 1e4 + 10), 20.0, end_h + 48.0)
@@ -130,6 +150,7 @@ class Estimate:
     hourly: list[dict] = field(default_factory=list)
     bootstrap: int = 0
     level: float = 0.95
+    patch_rate_per_h: float = 0.0
 
 
 def _ci(values: np.ndarray, level: float) -> tuple[float, float]:
@@ -140,10 +161,17 @@ def _ci(values: np.ndarray, level: float) -> tuple[float, float]:
 def infer_outbreak(first_s: np.ndarray, last_s: np.ndarray, counts: np.ndarray,
                    monitored_addresses: int, probe_rate_per_s: float | None = None,
                    end_s: float | None = None, bootstrap: int = 100, level: float = 0.95,
-                   seed: int = 0) -> Estimate:
-    """Estimate the global infected count over time from per-source sightings (epoch seconds)."""
+                   seed: int = 0, patch_rate_per_h: float = 0.0) -> Estimate:
+    """Estimate the global infected count over time from per-source sightings (epoch seconds).
+
+    ``patch_rate_per_h``: the rate at which an infected host stops scanning (patched, cleaned,
+    unplugged), per host and hour; 0 assumes every host scans to the end of the window.
+    """
     if not 0 < monitored_addresses <= 2**32:
         raise InputError("--monitored-addresses must be between 1 and 2^32")
+    if not (math.isfinite(patch_rate_per_h) and patch_rate_per_h >= 0):
+        raise InputError("--patch-rate-per-h must be a finite number >= 0")
+    mu_h = float(patch_rate_per_h)
     first_s, last_s = np.asarray(first_s, float), np.asarray(last_s, float)
     counts = np.asarray(counts, float)
     if first_s.size == 0:
@@ -154,7 +182,7 @@ def infer_outbreak(first_s: np.ndarray, last_s: np.ndarray, counts: np.ndarray,
     estimated = probe_rate_per_s is None
     rate = probe_rate_per_s
     if rate is None:
-        rate = estimate_probe_rate_per_s(first_s, end, counts, monitored_addresses)
+        rate = estimate_probe_rate_per_s(first_s, end, counts, monitored_addresses, mu_h)
         if rate is None:
             raise InputError("cannot estimate the probe rate (no source was seen twice); "
                              "give --probe-rate R")
@@ -163,12 +191,13 @@ def infer_outbreak(first_s: np.ndarray, last_s: np.ndarray, counts: np.ndarray,
     origin = math.floor(first_s.min() / 3600) * 3600.0
     to_h = lambda t: (np.asarray(t, float) - origin) / 3600.0  # noqa: E731
     end_h = float(to_h(end))
-    fit = fit_growth(to_h(first_s), end_h, hit_rate_per_s(rate, monitored_addresses) * 3600)
+    fit = fit_growth(to_h(first_s), end_h, hit_rate_per_s(rate, monitored_addresses) * 3600,
+                     mu_per_h=mu_h)
     hours = np.arange(0.0, math.floor(end_h) + 1.0)
     hours = np.append(hours[hours < end_h], end_h)
     lam_h = hit_rate_per_s(rate, monitored_addresses) * 3600
     errors, params = _parametric_bootstrap(fit, end_h, lam_h, hours, estimated,
-                                           monitored_addresses, bootstrap, seed)
+                                           monitored_addresses, bootstrap, seed, mu_h)
     seen_sorted = np.sort(to_h(first_s))
     central = fit.infected(hours)
     hourly = []
@@ -184,7 +213,7 @@ def infer_outbreak(first_s: np.ndarray, last_s: np.ndarray, counts: np.ndarray,
                     (max(hourly[-1]["infected_lo"], 0.0), hourly[-1]["infected_hi"]),
                     _basic_ci(fit.k_total, params[:, 0] - fit.k_total, level),
                     _basic_ci(fit.k_per_h, params[:, 1] - fit.k_per_h, level),
-                    hourly, len(errors), level)
+                    hourly, len(errors), level, mu_h)
 
 
 def _basic_ci(value: float, errors: np.ndarray, level: float) -> tuple[float, float]:
@@ -205,7 +234,7 @@ def _basic_ci(value: float, errors: np.ndarray, level: float) -> tuple[float, fl
 
 def _parametric_bootstrap(fit: Fit, end_h: float, lam_h: float, hours: np.ndarray,
                           estimate_rate: bool, monitored: int, replicates: int,
-                          seed: int) -> tuple[np.ndarray, np.ndarray]:
+                          seed: int, mu_h: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Errors of the whole method on outbreaks drawn from the fitted model.
 
     Each replicate draws a Poisson(K) number of hosts with logistic infection times, their
@@ -222,17 +251,19 @@ def _parametric_bootstrap(fit: Fit, end_h: float, lam_h: float, hours: np.ndarra
         u = rng.random(n)
         tau = fit.t0_h + np.log(u / (1.0 - u)) / fit.k_per_h
         first = tau + rng.exponential(1.0 / lam_h, n)
-        seen = first <= end_h
+        stop = tau + rng.exponential(1.0 / mu_h, n) if mu_h > 0 else np.full(n, np.inf)
+        seen = (first <= end_h) & (first < stop)
         lam_b = lam_h
         if estimate_rate:
-            counts = 1.0 + rng.poisson(lam_h * (end_h - first[seen]))
+            scanning = np.minimum(stop[seen], end_h) - first[seen]
+            counts = 1.0 + rng.poisson(lam_h * scanning)
             r_b = estimate_probe_rate_per_s(first[seen] * 3600.0, end_h * 3600.0, counts,
-                                            monitored)
+                                            monitored, mu_h)
             if r_b is None:
                 continue
             lam_b = hit_rate_per_s(r_b, monitored) * 3600
         try:
-            f_b = fit_growth(first[seen], end_h, lam_b)
+            f_b = fit_growth(first[seen], end_h, lam_b, mu_per_h=mu_h)
         except InputError:
             continue
         truth = np.searchsorted(np.sort(tau), hours, side="right")
@@ -248,6 +279,7 @@ def estimate_dict(est: Estimate) -> dict:
         "monitored_addresses": est.monitored_addresses,
         "probe_rate_per_s": est.probe_rate_per_s,
         "probe_rate_estimated": est.probe_rate_estimated,
+        "patch_rate_per_h": est.patch_rate_per_h,
         "start": iso(est.start_s), "end": iso(est.end_s),
         "sources_seen": est.sources_seen,
         "infected_at_end": est.infected_at_end,
