@@ -1,16 +1,18 @@
-"""Benchmark ``wormlab logs`` on a generated Apache combined log with 1% Code Red lines.
+"""Benchmark ``wormlab logs`` on generated Apache combined and IIS W3C logs with 1% Code Red lines.
 
-    python benchmarks/bench_logs.py [--lines 2000000 | --gigabytes 1] [--keep DIR]
+    python benchmarks/bench_logs.py [--lines 2000000 | --gigabytes 1] [--keep DIR] [--no-iis]
 
-Writes the log to a temporary directory, times ``wormlab logs --json`` in a child process
-(one core), and ``grep -c default.ida`` on the same file in the same run, then prints lines/s,
-the ratio to grep (wall clock and CPU time: on a shared machine CPU time is the steadier of the
-two) and the child's peak RSS. Not a test: numbers depend on the machine.
+Writes each log to a temporary directory, times ``wormlab logs --json`` in a child process
+(one core) and ``grep -c default.ida`` on the same file in the same run, then prints lines/s
+(wall and CPU), the ratio to grep (wall clock and CPU time: on a shared machine CPU time is the
+steadier of the two), the child's peak RSS and the load average. Not a test: numbers depend on
+the machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import shutil
@@ -49,26 +51,45 @@ def write_log(path: Path, lines: int, worm_share: float = 0.01, seed: int = 1) -
     return written
 
 
+def write_iis_log(path: Path, lines: int, worm_share: float = 0.01, seed: int = 1) -> int:
+    """The same traffic as ``write_log`` in IIS W3C extended form (request split in two)."""
+    rng = random.Random(seed)
+    pages = [("/index.html", "-"), ("/images/logo.gif", "-"), ("/cgi-bin/search", "q=iis"),
+             ("/favicon.ico", "-"), ("/about.html", "-")]
+    agents = ["Mozilla/4.76+[en]+(Windows+NT+5.0;+U)",
+              "Mozilla/4.0+(compatible;+MSIE+5.5;+Windows+NT+5.0)"]
+    worm = "N" * 224 + "%u9090%u6858%ucbd3%u7801%u9090%u6858%ucbd3%u7801=a"
+    with open(path, "w", encoding="ascii") as out:
+        out.write("#Software: Microsoft Internet Information Services 5.0\n#Version: 1.0\n"
+                  "#Fields: date time c-ip cs-username s-ip s-port cs-method cs-uri-stem "
+                  "cs-uri-query sc-status cs(User-Agent)\n")
+        buf = []
+        for i in range(lines):
+            sec = i * 86400 // lines
+            stamp = f"2001-07-19 {sec // 3600:02d}:{sec // 60 % 60:02d}:{sec % 60:02d}"
+            if rng.random() < worm_share:
+                src = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}"
+                buf.append(f"{stamp} {src} - 192.0.2.80 80 GET /default.ida {worm} 400 -\n")
+            else:
+                src = f"192.168.{rng.randrange(256)}.{rng.randrange(256)}"
+                stem, query = rng.choice(pages)
+                buf.append(f"{stamp} {src} - 192.0.2.80 80 GET {stem} {query} 200 "
+                           f"{rng.choice(agents)}\n")
+            if len(buf) >= 10000:
+                out.writelines(buf)
+                buf.clear()
+        out.writelines(buf)
+        return out.tell()
+
+
 def _child_cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--lines", type=int, default=2_000_000)
-    ap.add_argument("--gigabytes", type=float, help="size the log in GB instead (~142 B/line)")
-    ap.add_argument("--keep", type=Path, help="write the log here instead of a temp dir")
-    args = ap.parse_args()
-    if args.gigabytes:
-        args.lines = int(args.gigabytes * 1e9 / 142)
-    folder = args.keep or Path(tempfile.mkdtemp(prefix="wormlab-bench-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    log = folder / "access.log"
-    size = write_log(log, args.lines)
-    print(f"log: {log} ({size / 1e6:.0f} MB, {args.lines} lines, 1% worm)")
+def _measure(log: Path, lines: int, size: int, label: str) -> None:
+    """Time wormlab and grep on one file, in this order, and print both with the ratios."""
     subprocess.run(["cat", str(log)], stdout=subprocess.DEVNULL, check=True)  # warm the cache
-
     t0, c0 = time.perf_counter(), _child_cpu()
     proc = subprocess.run([sys.executable, "-c", "from wormlab.cli import main; main()",
                            "logs", str(log), "--json"], stdout=subprocess.DEVNULL, check=True)
@@ -78,13 +99,36 @@ def main() -> None:
     grep = subprocess.run(["grep", "-c", "default.ida", str(log)], capture_output=True,
                           text=True, check=False)
     grep_s, grep_cpu = time.perf_counter() - t0, _child_cpu() - c0
-    print(f"wormlab logs: {wormlab_s:.2f} s wall ({wormlab_cpu:.2f} s CPU), "
-          f"{args.lines / wormlab_s / 1e6:.2f} M lines/s wall, "
-          f"{args.lines / wormlab_cpu / 1e6:.2f} M lines/s CPU, {size / wormlab_s / 1e6:.0f} MB/s, "
+    print(f"{label}: {size / 1e6:.0f} MB, {lines} lines, 1% worm")
+    print(f"  wormlab logs: {wormlab_s:.2f} s wall ({wormlab_cpu:.2f} s CPU), "
+          f"{lines / wormlab_s / 1e6:.2f} M lines/s wall, "
+          f"{lines / wormlab_cpu / 1e6:.2f} M lines/s CPU, {size / wormlab_s / 1e6:.0f} MB/s, "
           f"peak RSS {rss_mb:.0f} MB (exit {proc.returncode})")
-    print(f"grep -c default.ida: {grep_s:.2f} s wall ({grep_cpu:.2f} s CPU, count "
+    print(f"  grep -c default.ida: {grep_s:.2f} s wall ({grep_cpu:.2f} s CPU, count "
           f"{grep.stdout.strip()}); wormlab/grep ratio {wormlab_s / grep_s:.1f}x wall, "
           f"{wormlab_cpu / max(grep_cpu, 1e-3):.1f}x CPU")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--lines", type=int, default=2_000_000)
+    ap.add_argument("--gigabytes", type=float, help="size the Apache log in GB instead "
+                                                    "(~142 B/line)")
+    ap.add_argument("--keep", type=Path, help="write the logs here instead of a temp dir")
+    ap.add_argument("--no-iis", action="store_true", help="skip the IIS W3C log")
+    args = ap.parse_args()
+    if args.gigabytes:
+        args.lines = int(args.gigabytes * 1e9 / 142)
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="wormlab-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+          f"({os.cpu_count()} cores)")
+    log = folder / "access.log"
+    _measure(log, args.lines, write_log(log, args.lines), f"Apache combined {log}")
+    if not args.no_iis:
+        iis = folder / "ex010719.log"
+        _measure(iis, args.lines, write_iis_log(iis, args.lines), f"IIS W3C {iis}")
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.keep is None:
         shutil.rmtree(folder)
 
