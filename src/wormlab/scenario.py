@@ -16,7 +16,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from wormlab.defenses.overrides import is_defense_key, set_defense_key
 from wormlab.defenses.schema import DefenseSpec, NetworkSpec, check_defenses
 from wormlab.errors import ScenarioError
 from wormlab.internet.nat import NatSpec
@@ -336,9 +335,6 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | dict[str, Any], 
             key, _, value = item.partition("=")
             items.append((key.strip(), _parse_value(value.strip())))
     for key, value in items:
-        if is_defense_key(key):  # defenses.WHICH.KEY (defenses/overrides.py)
-            set_defense_key(raw, key, value, origin)
-            continue
         parts = key.split(".")
         node = raw
         for part in parts[:-1]:
