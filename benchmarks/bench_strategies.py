@@ -6,7 +6,9 @@ changed. Printed: best wall time and best CPU time (``time.process_time``: the m
 shared) of ``--repeats`` runs, and each as a ratio to uniform. Target from issue 4: local
 preference and bandwidth-limited scanning at most 3x uniform.
 
-Usage: python benchmarks/bench_strategies.py [--repeats 3] [--hosts 380000]
+Usage: python benchmarks/bench_strategies.py [--repeats 3] [--hosts 380000] [--only local-preference]
+(uniform, the baseline, always runs; ``competing`` adds Code Red v2 as a uniform competitor
+from 10 hosts to the local-preference worm.)
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ VARIANTS = {
     "static-seed": {"worm.scan": "static-seed"},
     "sequential": {"worm.scan": {"kind": "sequential"}},
     "hitlist+permutation": {"worm.scan": {"kind": "hitlist", "hitlist_size": 1000}},
+    "competing": {"worm.scan": "local-preference", "worm.competitors": [
+        {"name": "rival", "scan": "uniform", "probe_rate_per_s": 4.3, "initial_infected": 10}]},
 }
 
 
@@ -36,6 +40,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--hosts", type=int, default=380_000)
+    ap.add_argument("--only", action="append", choices=sorted(VARIANTS), help="run only these (and uniform)")
     args = ap.parse_args()
 
     import wormlab
@@ -44,6 +49,8 @@ def main() -> None:
                                  overrides=[f"internet.vulnerable_hosts={args.hosts}"])
     rows = []
     for name, over in VARIANTS.items():
+        if args.only and name != "uniform" and name not in args.only:
+            continue
         sc = base.with_overrides(over) if over else base
         wormlab.simulate(sc.with_overrides({"time.end": "2001-07-19T10:05:00Z"}), seed=0)  # JIT
         walls, cpus, ever = [], [], 0
