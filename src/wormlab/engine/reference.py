@@ -149,17 +149,20 @@ def simulate_reference(sc: Scenario, seed: int = 0):
             infection[hit_hosts[fresh], 0] = k + 1
             infection[hit_hosts[fresh], 1] = winners[fresh]
             row[records.R_NEW] += hit_hosts.size
-            hw[hit_hosts] = hw[winners]  # a new host takes its source's worm, and its rate
-            rate[hit_hosts] = wrates[hw[hit_hosts], hit_hosts]
-            first_worm[hit_hosts[fresh]] = hw[hit_hosts[fresh]]
-            wrow = wrec[k // steps_per_row + 1]
-            wrow[nw:2 * nw] += np.bincount(hw[hit_hosts], minlength=nw)
-            wrow[2 * nw:] += np.bincount(hw[hit_hosts[fresh]], minlength=nw)
+            if nw > 1:  # a new host takes its source's worm, and its rate
+                hw[hit_hosts] = hw[winners]
+                rate[hit_hosts] = wrates[hw[hit_hosts], hit_hosts]
+                first_worm[hit_hosts[fresh]] = hw[hit_hosts[fresh]]
+                wrow = wrec[k // steps_per_row + 1]
+                wrow[nw:2 * nw] += np.bincount(hw[hit_hosts], minlength=nw)
+                wrow[2 * nw:] += np.bincount(hw[hit_hosts[fresh]], minlength=nw)
         # 2. reboots (after the defences' triggers, shutdown and throttling)
         reboot_k = defense_hooks.before_transitions(k, rng, state, infection, rate, dz, reboot_p)
         if reboot_k > 0:
             inf = np.flatnonzero(state == I)
-            cured = inf[(rng.random(inf.size) < reboot_k) & worm_cures[hw[inf]]]
+            cured = inf[rng.random(inf.size) < reboot_k]
+            if nw > 1:  # competing worms: only the hosts of worms a reboot cures
+                cured = cured[worm_cures[hw[cured]]]
             state[cured] = S
             infection[cured, 2] = k + 1
             row[records.R_REBOOTS] += cured.size
@@ -184,7 +187,8 @@ def simulate_reference(sc: Scenario, seed: int = 0):
         if (k + 1) % steps_per_row == 0 or k == n_steps - 1:
             row[records.R_S:records.R_O + 1] = np.bincount(state, minlength=4)[:4]
             row[records.R_EVER] = int((infection[:, 0] >= 0).sum())
-            wrec[k // steps_per_row + 1, :nw] = np.bincount(hw[state == I], minlength=nw)
+            if nw > 1:
+                wrec[k // steps_per_row + 1, :nw] = np.bincount(hw[state == I], minlength=nw)
     worm_info = None
     if nw > 1:
         worm_info = {"names": [w.name for w in worms], "rec": wrec, "nw": nw, "first": first_worm}
