@@ -1,8 +1,9 @@
-"""The whole-block fast path against the per-line reference: same counts, same sightings.
+"""The fast paths against the per-line reference: same counts, same sightings.
 
-The vectorised checks in fastcheck.py must only ever prove lines the format's regular expression
+The vectorised checks in fastcheck.py (small inputs) and the compiled scanner in scankernel.py
+(big inputs, on one or more threads) must only ever prove lines the format's regular expression
 accepts (a sufficient check); lines they cannot prove go to the per-line judge. So for any input
-the fast path and the reference path (``log_reader.FAST = False``) must agree on every count.
+both fast paths and the reference path (``log_reader.FAST = False``) must agree on every count.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wormlab.detect import fastcheck, log_reader
-from wormlab.detect.log_formats import ClfParser
+from wormlab.detect import fastcheck, log_reader, scankernel
+from wormlab.detect.log_formats import ClfParser, IisParser
 from wormlab.detect.sightings import scan_inputs
 from wormlab.detect.signatures import load_ruleset
 
@@ -78,17 +79,30 @@ def test_typical_lines_are_proved_without_python() -> None:
         assert fastcheck.clf_proved(a, *fastcheck.line_spans(a), name == "combined").all()
 
 
-def _both(tmp_path, data: bytes, fmt: str, monkeypatch):
+# (FAST, COMPILED_MIN_BYTES, workers): NumPy checks, compiled scanner on one and on two
+# threads, then the reference, which the others are compared with.
+PATHS = [(True, 1 << 40, 1), (True, 0, 1), (True, 0, 2), (False, 0, 1)]
+
+
+def _all_paths(tmp_path, data: bytes, fmt: str, monkeypatch):
     path = tmp_path / "x.log"
     path.write_bytes(data)
     out = []
-    for fast in (True, False):
+    for fast, big, workers in PATHS:
         monkeypatch.setattr(log_reader, "FAST", fast)
-        rep = scan_inputs([str(path)], RULES, fmt)
+        monkeypatch.setattr(log_reader, "COMPILED_MIN_BYTES", big)
+        rep = scan_inputs([str(path)], RULES, fmt, workers)
         f = rep.files[0]
         out.append(((f.lines, f.blank, f.directives, f.malformed, f.malformed_examples),
                     rep.totals(), rep.source_rows()))
     return out
+
+
+def _both(tmp_path, data: bytes, fmt: str, monkeypatch):
+    """(the fast paths' answer, the reference's), after checking the fast paths agree."""
+    *fast, ref = _all_paths(tmp_path, data, fmt, monkeypatch)
+    assert all(f == fast[0] for f in fast)
+    return fast[0], ref
 
 
 @pytest.mark.parametrize("name", ["common", "combined"])
@@ -135,3 +149,93 @@ def test_chunk_edges_do_not_change_the_counts(tmp_path, monkeypatch) -> None:
         fast, ref = _both(tmp_path, data, "combined", monkeypatch)
         assert fast == ref
         assert fast[0][3] == 40  # the garbage lines, and only them
+
+
+@pytest.mark.parametrize("size", [97, 500, 4096])
+def test_chunks_ahead_of_a_fields_change_are_rescanned(tmp_path, monkeypatch, size) -> None:
+    """Two threads scan chunks before an earlier chunk's #Fields: is read: still exact."""
+    monkeypatch.setattr(log_reader, "CHUNK_BYTES", size)
+    lines = IIS_HEAD + IIS_LINES[:2] * 20 + [IIS_LINES[2]] + IIS_LINES[3:5] * 20 + IIS_HEAD[1:]
+    lines += IIS_LINES[:2] * 20
+    fast, ref = _both(tmp_path, b"\n".join(lines) + b"\n", "iis", monkeypatch)
+    assert fast == ref
+    assert fast[0][3] == 20  # IIS_LINES[4], one column short, and only it
+
+
+def test_overlong_lines_keep_their_place(tmp_path, monkeypatch) -> None:
+    """An overlong line is numbered where it is, on every path, after the lines before it."""
+    monkeypatch.setattr(log_reader, "CHUNK_BYTES", 4096)
+    monkeypatch.setattr(log_reader, "MAX_LINE_BYTES", 10_000)
+    lines = [ln.encode() for ln in GOOD_COMBINED * 30] + [b"A" * 30_000] + [b"x"]
+    fast, ref = _both(tmp_path, b"\n".join(lines) + b"\n", "combined", monkeypatch)
+    assert fast == ref
+    assert [n for n, _ in ref[0][4]] == [91, 92]
+
+
+def _kernel_flags(chunk: bytes, mode: int, anchors: tuple[bytes, ...], columns: int = 0):
+    a = np.frombuffer(chunk, np.uint8)
+    args = (scankernel.byte_table(anchors, mode), *scankernel.anchor_arrays(anchors),
+            scankernel.LOWER)
+    stop, lines, _blank, flagged = scankernel.scan_block(a, 0, mode, columns, *args)
+    assert stop == a.size or mode == scankernel.IIS
+    return lines, {int(r[0]): int(r[3]) for r in flagged}
+
+
+@pytest.mark.parametrize("name", ["common", "combined"])
+@FUZZ
+@given(data=st.data())
+def test_compiled_scanner_proves_only_lines_the_parser_accepts(name, data) -> None:
+    """Sufficient, never wrong: an unflagged line is well-formed and holds no anchor; a line
+    flagged as a sure candidate does hold one."""
+    lines = data.draw(st.lists(_edited(GOOD_COMMON + GOOD_COMBINED) | st.sampled_from([b"\r"]),
+                               min_size=1, max_size=12))
+    mode = scankernel.COMBINED if name == "combined" else scankernel.COMMON
+    anchors = tuple(a.encode() for a in RULES.anchors)
+    count, flagged = _kernel_flags(b"\n".join(lines) + b"\n", mode, anchors)
+    assert count == len(lines)
+    parser = ClfParser(name)
+    for i, ln in enumerate(lines):
+        held = any(a in ln.rstrip(b"\r").lower() for a in anchors)
+        if i not in flagged and ln:
+            assert not held and parser.well_formed(ln.rstrip(b"\r")), ln
+        elif flagged.get(i) == scankernel.CANDIDATE:
+            assert held, ln
+
+
+@FUZZ
+@given(st.lists(st.sampled_from(IIS_LINES), max_size=25))
+def test_compiled_scanner_stops_after_an_iis_directive(lines) -> None:
+    chunk = b"\n".join(lines + [b"#Fields: a b"]) + b"\n"
+    a = np.frombuffer(chunk, np.uint8)
+    anchors = tuple(a.encode() for a in RULES.anchors)
+    args = (scankernel.byte_table(anchors, scankernel.IIS), *scankernel.anchor_arrays(anchors),
+            scankernel.LOWER)
+    parser = IisParser()
+    parser.directive(IIS_HEAD[1])
+    stop, count, _blank, flagged = scankernel.scan_block(a, 0, scankernel.IIS,
+                                                         len(parser.fields), *args)
+    first = next((i for i, ln in enumerate(lines) if ln.startswith(b"#")), None)
+    assert count == (len(lines) + 1 if first is None else first + 1)
+    assert flagged[-1][0] == count - 1 and chunk[flagged[-1][1]:flagged[-1][2]].startswith(b"#")
+    assert chunk[:stop].count(b"\n") == count
+
+
+_ANCHOR = st.binary(min_size=2, max_size=5).map(lambda b: b.lower())
+
+
+@FUZZ
+@given(st.lists(_ANCHOR, min_size=1, max_size=6),
+       st.lists(st.binary(max_size=80), min_size=1, max_size=30))
+def test_compiled_anchor_search_is_exact(anchors, lines) -> None:
+    """Every line holding an anchor in any case is flagged, and a line flagged as a sure
+    candidate holds one (anchors with a newline never match a line)."""
+    lines = [ln.replace(b"\n", b"") for ln in lines]
+    count, flagged = _kernel_flags(b"\n".join(lines) + b"\n", scankernel.COMMON,
+                                   tuple(set(anchors)))
+    assert count == len(lines)
+    for i, ln in enumerate(lines):
+        held = any(a in ln.rstrip(b"\r").lower() for a in anchors)
+        if held:
+            assert i in flagged, (ln, anchors)
+        if flagged.get(i) == scankernel.CANDIDATE:
+            assert held, (ln, anchors)

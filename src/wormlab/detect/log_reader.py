@@ -14,10 +14,14 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import itertools
 import lzma
+import os
 import sys
 import zlib
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -31,6 +35,10 @@ CHUNK_BYTES = 1 << 22
 # Whole-block checks (fastcheck.py) for every chunk; False judges each line on its own in
 # Python, the reference the fast path is tested against (same counts, same sightings).
 FAST = True
+# Inputs at least this big (a file's size on disk, or what a stream has given so far) go through
+# the compiled scanner (scankernel.py); below it, importing Numba (about 0.5 s, more on a busy
+# machine) costs more than the NumPy checks it would save.
+COMPILED_MIN_BYTES = 64 << 20
 MAX_LINE_BYTES = 1 << 16
 MAX_EXAMPLES = 5
 _DECODE_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError)
@@ -81,10 +89,16 @@ def open_binary(path: str) -> BinaryIO:
     return raw
 
 
-def iter_chunks(stream: BinaryIO, stats: FileStats) -> Iterator[bytes]:
-    """Chunks of whole lines (each ending in ``\\n``); a truncated stream ends with a warning.
+class Overlong(bytes):
+    """What ``iter_chunks`` yields for a line over MAX_LINE_BYTES: its first bytes only."""
 
-    A line longer than MAX_LINE_BYTES is counted malformed and skipped without being held.
+
+def iter_chunks(stream: BinaryIO, stats: FileStats) -> Iterator[bytes]:
+    """Chunks of whole lines (each ending in ``\\n``), in file order; a truncated stream ends
+    with a warning.
+
+    A line longer than MAX_LINE_BYTES is yielded, in its place, as an ``Overlong`` holding its
+    first MAX_LINE_BYTES bytes, and the rest is skipped without being held.
     """
     carry = b""
     skipping = False  # inside an overlong line, dropping bytes until its newline
@@ -104,12 +118,11 @@ def iter_chunks(stream: BinaryIO, stats: FileStats) -> Iterator[bytes]:
         else:
             chunk = block if cut == len(block) else block[:cut]
         carry = block[cut:] if cut else carry + block
-        if len(carry) > MAX_LINE_BYTES:
-            stats.lines += 1
-            stats.bad_line(stats.lines, carry[:MAX_LINE_BYTES])
-            carry, skipping = b"", True
         if cut:
             yield chunk
+        if len(carry) > MAX_LINE_BYTES:
+            yield Overlong(carry[:MAX_LINE_BYTES])
+            carry, skipping = b"", True
     if carry and not skipping:
         yield carry + b"\n"
 
@@ -132,29 +145,47 @@ def _read_block(stream: BinaryIO, stats: FileStats) -> tuple[bytes, bool]:
     return b"".join(parts), False
 
 
-def _first_chunk(stream: BinaryIO, stats: FileStats) -> tuple[bytes, Iterator[bytes]]:
-    chunks = iter_chunks(stream, stats)
-    first = next(chunks, b"")
-    return first, chunks
+def _is_big(path: str) -> bool:
+    """A file big enough on disk for the compiled scanner from its first chunk."""
+    if path == "-":
+        return False
+    try:
+        return os.path.getsize(path) >= COMPILED_MIN_BYTES
+    except OSError:
+        return False
 
 
 class LogScanner:
-    """Turns one log stream into the parsed requests of the lines holding an anchor literal."""
+    """Turns one log stream into the parsed requests of the lines holding an anchor literal.
 
-    def __init__(self, anchors: tuple[str, ...], fmt: str = "auto") -> None:
+    ``workers`` above 1 runs the compiled scanner on that many threads at once (it releases
+    the GIL), a few chunks ahead of the thread that judges the lines it flags, in file order.
+    """
+
+    def __init__(self, anchors: tuple[str, ...], fmt: str = "auto", workers: int = 1) -> None:
         self.anchors = tuple(a.lower().encode() for a in anchors)
         self.fmt = fmt
+        self.workers = max(1, workers)
         self.plan = fastcheck.anchor_plan(tuple(fastcheck.fold(a) for a in self.anchors))
         self.folder = fastcheck.Folder()
+        self._kernels: dict[int, tuple] = {}
 
     def scan(self, path: str, stats: FileStats) -> Iterator[tuple[Request | None, bytes]]:
         """Yield (request, raw line) per candidate line; request is None when it is malformed."""
         stream = open_binary(path)
         try:
-            first, rest = _first_chunk(stream, stats)
+            items = iter_chunks(stream, stats)
+            head: list[bytes] = []
+            for item in items:  # overlong lines first, then the first chunk, for sniffing
+                head.append(item)
+                if not isinstance(item, Overlong):
+                    break
+            first = head[-1] if head and not isinstance(head[-1], Overlong) else b""
             fmt = self.fmt
             if fmt == "auto":
                 if not first.strip():
+                    for item in head:
+                        self._overlong(item, stats)
                     stats.format = "empty"
                     return
                 sniffed = sniff_format(first[:65536])
@@ -165,23 +196,114 @@ class LogScanner:
                 fmt = sniffed
             stats.format = fmt
             parser = make_parser(fmt)
-            yield from self._chunk(first, parser, stats)
-            for chunk in rest:
-                yield from self._chunk(chunk, parser, stats)
+            chunks = itertools.chain(head, items)
+            if not FAST:
+                for chunk in chunks:
+                    yield from self._reference(chunk, parser, stats)
+                return
+            done = COMPILED_MIN_BYTES if _is_big(path) else 0
+            for chunk in chunks:
+                if done >= COMPILED_MIN_BYTES and self.anchors:
+                    yield from self._compiled(itertools.chain([chunk], chunks), parser, stats)
+                    return
+                done += len(chunk)
+                if isinstance(chunk, Overlong):
+                    self._overlong(chunk, stats)
+                else:
+                    yield from self._vector(chunk, parser, stats)
         finally:
             if path != "-":
                 stream.close()
 
-    def _chunk(self, chunk: bytes, parser: ClfParser | IisParser,
-               stats: FileStats) -> Iterator[tuple[Request | None, bytes]]:
-        if FAST:
-            yield from self._vector(chunk, parser, stats)
+    @staticmethod
+    def _overlong(item: bytes, stats: FileStats) -> None:
+        stats.lines += 1
+        stats.bad_line(stats.lines, item)
+
+    def _reference(self, chunk: bytes, parser: ClfParser | IisParser,
+                   stats: FileStats) -> Iterator[tuple[Request | None, bytes]]:
+        """The per-line reference path: each line judged on its own in Python."""
+        if isinstance(chunk, Overlong):
+            self._overlong(chunk, stats)
             return
         for line in chunk.split(b"\n")[:-1]:
             stats.lines += 1
             hit = self._judge(line, stats.lines, parser, stats)
             if hit is not None:
                 yield hit
+
+    def _kernel(self, parser: ClfParser | IisParser) -> tuple:
+        """(scan function, mode, table, anchors, lengths) for a parser; imports Numba once."""
+        from wormlab.detect import scankernel as sk
+
+        mode = sk.IIS if isinstance(parser, IisParser) else (
+            sk.COMBINED if parser.combined else sk.COMMON)
+        if mode not in self._kernels:
+            self._kernels[mode] = (sk.scan_block, mode, sk.byte_table(self.anchors, mode),
+                                   *sk.anchor_arrays(self.anchors), sk.LOWER)
+        return self._kernels[mode]
+
+    @staticmethod
+    def _columns(parser: ClfParser | IisParser) -> int:
+        return len(parser.fields) if isinstance(parser, IisParser) else 0
+
+    def _compiled(self, chunks: Iterator[bytes], parser: ClfParser | IisParser,
+                  stats: FileStats) -> Iterator[tuple[Request | None, bytes]]:
+        """Chunks through the compiled scanner (scankernel.py), on ``workers`` threads."""
+        scan, mode, *arrays = self._kernel(parser)
+        if self.workers == 1:
+            for chunk in chunks:
+                yield from self._flagged(chunk, None, parser, stats)
+            return
+        with ThreadPoolExecutor(self.workers) as pool:
+            pending: deque = deque()
+            for chunk in chunks:
+                job = None
+                if not isinstance(chunk, Overlong):
+                    cols = self._columns(parser)  # may be stale by the time it is read
+                    job = (cols, pool.submit(scan, np.frombuffer(chunk, np.uint8), 0, mode, cols,
+                                             *arrays))
+                pending.append((chunk, job))
+                while len(pending) > self.workers:
+                    yield from self._flagged(*pending.popleft(), parser, stats)
+            while pending:
+                yield from self._flagged(*pending.popleft(), parser, stats)
+
+    def _flagged(self, chunk: bytes, job: tuple | None, parser: ClfParser | IisParser,
+                 stats: FileStats) -> Iterator[tuple[Request | None, bytes]]:
+        """Count a chunk's lines and judge the ones the compiled scanner flags, in order.
+
+        ``job`` is (column count assumed, future) of a scan started ahead; it is redone here
+        when an IIS directive read since has changed the columns. An IIS scan stops after each
+        directive, which is judged (it may set new columns) before the scan goes on.
+        """
+        if isinstance(chunk, Overlong):
+            self._overlong(chunk, stats)
+            return
+        scan, mode, *arrays = self._kernel(parser)
+        a = np.frombuffer(chunk, np.uint8)
+        result = None
+        if job is not None:
+            cols, future = job
+            result = future.result()
+            if cols != self._columns(parser):
+                result = None
+        pos = 0
+        while pos < a.size:
+            if result is None:
+                result = scan(a, pos, mode, self._columns(parser), *arrays)
+            pos, lines, blank, flagged = result
+            result = None
+            base = stats.lines
+            stats.lines += lines
+            stats.blank += blank
+            for i, start, end, sure in flagged.tolist():
+                if sure:  # holds an anchor, not blank, no directive, no CR to strip
+                    yield self._candidate(chunk[start:end], base + i + 1, parser, stats)
+                    continue
+                hit = self._judge(chunk[start:end], base + i + 1, parser, stats)
+                if hit is not None:
+                    yield hit
 
     def _vector(self, chunk: bytes, parser: ClfParser | IisParser,
                 stats: FileStats) -> Iterator[tuple[Request | None, bytes]]:
@@ -247,11 +369,17 @@ class LogScanner:
             return None
         low = line.lower()
         if any(a in low for a in self.anchors):
-            req = parser.parse(line)
-            stats.parsed_candidates += 1
-            if req is None:
-                stats.bad_line(lineno, line)
-            return req, line
+            return self._candidate(line, lineno, parser, stats)
         if not parser.well_formed(line):
             stats.bad_line(lineno, line)
         return None
+
+    @staticmethod
+    def _candidate(line: bytes, lineno: int, parser: ClfParser | IisParser,
+                   stats: FileStats) -> tuple[Request | None, bytes]:
+        """A line holding an anchor: parsed, or counted malformed (request None)."""
+        req = parser.parse(line)
+        stats.parsed_candidates += 1
+        if req is None:
+            stats.bad_line(lineno, line)
+        return req, line

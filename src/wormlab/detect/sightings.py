@@ -170,10 +170,14 @@ def _looks_like_capture(path: str) -> bool:
     return is_capture(head)
 
 
-def scan_inputs(paths: Iterable[str], rules: RuleSet, fmt: str = "auto") -> Report:
-    """Read every input (``-`` is stdin) and aggregate the sightings of ``rules``."""
+def scan_inputs(paths: Iterable[str], rules: RuleSet, fmt: str = "auto",
+                workers: int = 1) -> Report:
+    """Read every input (``-`` is stdin) and aggregate the sightings of ``rules``.
+
+    ``workers``: threads scanning a big log at once; the report is the same for any number.
+    """
     report = Report()
-    scanner = LogScanner(rules.anchors, fmt)
+    scanner = LogScanner(rules.anchors, fmt, workers)
     for path in paths:
         stats = FileStats(path)
         report.files.append(stats)
