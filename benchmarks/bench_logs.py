@@ -2,11 +2,12 @@
 
     python benchmarks/bench_logs.py [--lines 2000000 | --gigabytes 1] [--keep DIR] [--no-iis]
 
-Writes each log to a temporary directory, times ``wormlab logs --json`` in a child process
-(one core) and ``grep -c default.ida`` on the same file in the same run, then prints lines/s
-(wall and CPU), the ratio to grep (wall clock and CPU time: on a shared machine CPU time is the
-steadier of the two), the child's peak RSS and the load average. Not a test: numbers depend on
-the machine.
+Writes each log to a temporary directory (``--keep DIR`` keeps it and reuses logs already there),
+then on the same file in the same run times ``wormlab logs --json`` in a child process with
+``--workers 1`` (one core: the issue's lines/s figure) and ``--workers 2``, and ``grep -c
+default.ida``. Prints lines/s (wall and CPU), the ratios to grep (one worker by CPU time, two
+by wall time; on a shared machine CPU time is the steadier), peak RSS, the one-time cost of
+loading the compiled scanner, and the load average. Not a test: numbers depend on the machine.
 """
 
 from __future__ import annotations
@@ -87,26 +88,60 @@ def _child_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def _timed(cmd: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
+    """(wall s, CPU s, result) of one child process."""
+    t0, c0 = time.perf_counter(), _child_cpu()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    return time.perf_counter() - t0, _child_cpu() - c0, proc
+
+
+_WORMLAB = [sys.executable, "-c", "from wormlab.cli import main; main()"]
+_LOAD = ("import time, numpy as np; c, w = time.process_time(), time.perf_counter(); "
+         "from wormlab.detect import scankernel as k; a = (b'.id',); "
+         "k.scan_block(np.frombuffer(b'x\\n', np.uint8), 0, 0, 0, k.byte_table(a, 0), "
+         "*k.anchor_arrays(a), k.LOWER); "
+         "print(time.process_time() - c, time.perf_counter() - w)")
+
+
+def one_time_cost() -> None:
+    """Importing Numba and loading the scanner's cached machine code, in a fresh process."""
+    subprocess.run([sys.executable, "-c", _LOAD], capture_output=True, check=True)  # compile
+    out = subprocess.run([sys.executable, "-c", _LOAD], capture_output=True, text=True,
+                         check=True).stdout.split()
+    print(f"one-time cost of the compiled scanner (import Numba, load its cache): "
+          f"{float(out[0]):.2f} s CPU, {float(out[1]):.2f} s wall")
+
+
 def _measure(log: Path, lines: int, size: int, label: str) -> None:
-    """Time wormlab and grep on one file, in this order, and print both with the ratios."""
+    """Time wormlab (one, then two workers) and grep on one file, and print the ratios."""
     subprocess.run(["cat", str(log)], stdout=subprocess.DEVNULL, check=True)  # warm the cache
-    t0, c0 = time.perf_counter(), _child_cpu()
-    proc = subprocess.run([sys.executable, "-c", "from wormlab.cli import main; main()",
-                           "logs", str(log), "--json"], stdout=subprocess.DEVNULL, check=True)
-    wormlab_s, wormlab_cpu = time.perf_counter() - t0, _child_cpu() - c0
-    rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    t0, c0 = time.perf_counter(), _child_cpu()
-    grep = subprocess.run(["grep", "-c", "default.ida", str(log)], capture_output=True,
-                          text=True, check=False)
-    grep_s, grep_cpu = time.perf_counter() - t0, _child_cpu() - c0
     print(f"{label}: {size / 1e6:.0f} MB, {lines} lines, 1% worm")
-    print(f"  wormlab logs: {wormlab_s:.2f} s wall ({wormlab_cpu:.2f} s CPU), "
-          f"{lines / wormlab_s / 1e6:.2f} M lines/s wall, "
-          f"{lines / wormlab_cpu / 1e6:.2f} M lines/s CPU, {size / wormlab_s / 1e6:.0f} MB/s, "
-          f"peak RSS {rss_mb:.0f} MB (exit {proc.returncode})")
+    runs = {}
+    for workers in (1, 2):
+        wall, cpu, proc = _timed([*_WORMLAB, "logs", str(log), "--json",
+                                  "--workers", str(workers)])
+        rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        runs[workers] = wall, cpu
+        print(f"  wormlab logs --workers {workers}: {wall:.2f} s wall ({cpu:.2f} s CPU), "
+              f"{lines / wall / 1e6:.2f} M lines/s wall, {lines / cpu / 1e6:.2f} M lines/s CPU, "
+              f"{size / wall / 1e6:.0f} MB/s, peak RSS so far {rss_mb:.0f} MB "
+              f"(exit {proc.returncode})")
+    grep_s, grep_cpu, grep = _timed(["grep", "-c", "default.ida", str(log)])
     print(f"  grep -c default.ida: {grep_s:.2f} s wall ({grep_cpu:.2f} s CPU, count "
-          f"{grep.stdout.strip()}); wormlab/grep ratio {wormlab_s / grep_s:.1f}x wall, "
-          f"{wormlab_cpu / max(grep_cpu, 1e-3):.1f}x CPU")
+          f"{grep.stdout.strip()})")
+    for workers, (wall, cpu) in runs.items():
+        print(f"  wormlab/grep, {workers} worker(s): {wall / grep_s:.1f}x wall, "
+              f"{cpu / max(grep_cpu, 1e-3):.1f}x CPU")
+
+
+def _reuse(path: Path, lines: int, write) -> int:
+    """The log's size, written unless a log of as many lines is already there (--keep)."""
+    if path.exists():
+        with open(path, "rb") as f:
+            if sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 24), b"")) in (
+                    lines, lines + 3):  # the IIS log has three directive lines
+                return path.stat().st_size
+    return write(path, lines)
 
 
 def main() -> None:
@@ -123,11 +158,12 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
           f"({os.cpu_count()} cores)")
+    one_time_cost()
     log = folder / "access.log"
-    _measure(log, args.lines, write_log(log, args.lines), f"Apache combined {log}")
+    _measure(log, args.lines, _reuse(log, args.lines, write_log), f"Apache combined {log}")
     if not args.no_iis:
         iis = folder / "ex010719.log"
-        _measure(iis, args.lines, write_iis_log(iis, args.lines), f"IIS W3C {iis}")
+        _measure(iis, args.lines, _reuse(iis, args.lines, write_iis_log), f"IIS W3C {iis}")
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.keep is None:
         shutil.rmtree(folder)

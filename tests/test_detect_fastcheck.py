@@ -87,6 +87,7 @@ PATHS = [(True, 1 << 40, 1), (True, 0, 1), (True, 0, 2), (False, 0, 1)]
 def _all_paths(tmp_path, data: bytes, fmt: str, monkeypatch):
     path = tmp_path / "x.log"
     path.write_bytes(data)
+    assert log_reader.compiled_ready()
     out = []
     for fast, big, workers in PATHS:
         monkeypatch.setattr(log_reader, "FAST", fast)

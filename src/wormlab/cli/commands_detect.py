@@ -15,8 +15,8 @@ _SIGS = typer.Option(None, "--signatures", help="Extra TOML signature file (repe
 _CSV = typer.Option(None, "--csv", help="Write the per-source table to this CSV file.")
 _RULE = typer.Option(None, "--rule", help="Signature ids that count (default codered-v1v2).")
 _WORKERS = typer.Option(2, "--workers", min=1,
-                        help="Threads scanning a big log (64 MB or more) at once; the result is "
-                             "the same for any number.")
+                        help="Threads scanning a big log (128 MB or more) at once; the result "
+                             "is the same for any number.")
 
 
 def _rules(signatures: list[Path] | None):

@@ -176,21 +176,25 @@ def scan_block(buf, lo, mode, nfields, table, anc, lens, lower):
         while True:
             c = buf[i]
             e = table[(p << 8) | c]
-            if e != 0:
-                if e & _NEWLINE:
-                    break
-                if e & _SPACE:
-                    spaces += 1
-                elif e & _QUOTE:
-                    if nq < _QUOTES:
-                        quotes[nq] = i
-                        nq += 1
-                elif e & _CLOSE:
-                    if close < 0:
-                        close = i
-                if e & _ANCHOR and i > s and _anchor_at(buf, i - 1, n, anc, lens, lower):
-                    flags |= _ANCHOR
-                flags |= e & (_BACKSLASH | _ODD_SPACE)
+            while e == 0:  # the tight loop over ordinary bytes
+                p = c
+                i += 1
+                c = buf[i]
+                e = table[(p << 8) | c]
+            if e & _NEWLINE:
+                break
+            if e & _SPACE:
+                spaces += 1
+            elif e & _QUOTE:
+                if nq < _QUOTES:
+                    quotes[nq] = i
+                    nq += 1
+            elif e & _CLOSE:
+                if close < 0:
+                    close = i
+            if e & _ANCHOR and i > s and _anchor_at(buf, i - 1, n, anc, lens, lower):
+                flags |= _ANCHOR
+            flags |= e & (_BACKSLASH | _ODD_SPACE)
             p = c
             i += 1
         end = i
@@ -220,3 +224,10 @@ def scan_block(buf, lo, mode, nfields, table, anc, lens, lower):
         if directive:
             break
     return i, lines, blank, out[:k]
+
+
+def warm_up() -> None:
+    """Load (or, the first time, compile) the machine code for ``scan_block``'s argument types."""
+    anchors = (b"..",)
+    scan_block(np.frombuffer(b"x\n", np.uint8), 0, COMMON, 0, byte_table(anchors, COMMON),
+               *anchor_arrays(anchors), LOWER)
