@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from wormlab.defenses.overrides import defense_table, is_defense_key
 from wormlab.defenses.schema import DefenseSpec, NetworkSpec, check_defenses
 from wormlab.errors import ScenarioError
 from wormlab.internet.nat import NatSpec
@@ -337,6 +338,8 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | dict[str, Any], 
     for key, value in items:
         parts = key.split(".")
         node = raw
+        if is_defense_key(key):  # defenses.WHICH.KEY: one defence's table (defenses/overrides.py)
+            node, parts = defense_table(raw, key, origin)
         for part in parts[:-1]:
             child = node.get(part)
             if child is None:
