@@ -240,3 +240,58 @@ def test_compiled_anchor_search_is_exact(anchors, lines) -> None:
             assert i in flagged, (ln, anchors)
         if flagged.get(i) == scankernel.CANDIDATE:
             assert held, (ln, anchors)
+
+
+def test_cli_workers_give_the_same_report(tmp_path, capsys, monkeypatch) -> None:
+    """``--workers`` changes who scans, never what is reported."""
+    from wormlab.cli import main
+
+    monkeypatch.setattr(log_reader, "COMPILED_MIN_BYTES", 0)
+    monkeypatch.setattr(log_reader, "CHUNK_BYTES", 1000)
+    lines = (GOOD_COMBINED + ["junk", "", "\r"]) * 50
+    path = tmp_path / "a.log"
+    path.write_text("\n".join(lines) + "\n")
+    docs = []
+    for workers in ("1", "2", "3"):
+        assert main(["logs", str(path), "--json", "--workers", workers]) == 0
+        docs.append(capsys.readouterr().out)
+    assert docs[0] == docs[1] == docs[2]
+    assert '"malformed_lines": 50' in docs[0]
+
+
+def test_iso_is_strftime_of_gmtime() -> None:
+    """The report's fast time formatting gives exactly what ``time.strftime`` gives."""
+    import random
+    import time
+
+    from wormlab.detect.sightings import iso
+
+    rng = random.Random(7)
+    stamps = [0.0, -0.5, 86399.999, 995538225.9, -62135596800.0, 253402300799.0]
+    for t in stamps + [rng.uniform(-3e9, 6e10) for _ in range(2000)]:
+        assert iso(t) == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t)), t
+
+
+_TIME_BYTES = b"0123456789/:+- JulAugx\n\xd9"
+
+
+@FUZZ
+@given(st.sampled_from([b"19/Jul/2001:10:23:45 -0700", b"19/Jul/2001:10:23:45",
+                        b"29/Feb/2001:10:23:59 +0130"]),
+       st.lists(st.tuples(st.integers(0, 30), st.sampled_from(list(_TIME_BYTES)),
+                          st.sampled_from(["insert", "replace", "delete"])), max_size=3))
+def test_time_parse_by_the_minute_is_the_regex_parse(raw, edits) -> None:
+    """parse_clf_time remembers minutes and adds the seconds: the same answer as the regex."""
+    from wormlab.detect.log_formats import _parse_clf_time, parse_clf_time
+
+    line = bytearray(raw)
+    for i, b, op in edits:
+        i = min(i, len(line))
+        if op == "insert":
+            line[i:i] = bytes([b])
+        elif i < len(line):
+            if op == "replace":
+                line[i] = b
+            else:
+                del line[i]
+    assert parse_clf_time(bytes(line)) == _parse_clf_time(bytes(line))

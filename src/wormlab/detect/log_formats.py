@@ -39,21 +39,26 @@ _CLF = re.compile(
 )
 _TIME = re.compile(rb"^(\d{2})/(\w{3})/(\d{4}):(\d{2}):(\d{2}):(\d{2})(?: ([+-])(\d{2})(\d{2}))?$")
 _day_cache: dict[bytes, int] = {}
-_time_cache: dict[bytes, float | None] = {}
+_time_cache: dict[bytes, float | None] = {}  # per minute
 _request_cache: dict[bytes, tuple[str, str]] = {}
 
 
 def parse_clf_time(raw: bytes) -> float | None:
     """``19/Jul/2001:10:23:45 -0700`` -> UTC epoch seconds; None when it does not parse.
 
-    Busy logs repeat each second many times, so recent answers are remembered.
+    Logs repeat each minute many times, so the answer for the minute (seconds read as ``00``)
+    is remembered and the seconds added: the format is fixed-width, so two digits there parse
+    exactly when the minute's string does.
     """
-    if raw in _time_cache:
-        return _time_cache[raw]
-    if len(_time_cache) >= 65536:
-        _time_cache.clear()
-    t = _time_cache[raw] = _parse_clf_time(raw)
-    return t
+    if len(raw) < 20 or raw[17:18] != b":" or not raw[18:20].isdigit():
+        return _parse_clf_time(raw)
+    minute = raw[:18] + b"00" + raw[20:]
+    base = _time_cache.get(minute, _time_cache)
+    if base is _time_cache:
+        if len(_time_cache) >= 65536:
+            _time_cache.clear()
+        base = _time_cache[minute] = _parse_clf_time(minute)
+    return None if base is None else base + int(raw[18:20])
 
 
 def _parse_clf_time(raw: bytes) -> float | None:
