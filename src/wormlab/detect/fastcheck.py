@@ -1,6 +1,7 @@
-"""Whole-block line checks in NumPy: the log reader's fast path.
+"""Whole-block line checks in NumPy: the log reader's fast path for small inputs.
 
-A block of whole lines is handled with a few C-speed passes instead of a Python step per line:
+A block of whole lines is handled with a few C-speed passes instead of a Python step per line
+(big inputs go to the compiled scanner in scankernel.py, once loading Numba is worth it):
 
 * line ends are the newlines' positions;
 * candidate lines (those that may match a rule) are found in the ASCII-folded block: the

@@ -1,12 +1,14 @@
 """Stream web logs in large chunks with bounded memory, yielding only the lines worth parsing.
 
 Speed comes from not parsing most lines, and from not taking a Python step per line at all:
-each chunk is handled by whole-block NumPy checks (``fastcheck.py``) that find the candidate
-lines (those holding a rule set's anchor literal) and prove the common shapes of the format
-well-formed. Only candidates and the lines the checks cannot prove are judged one by one, by
-the same code the per-line reference path runs (``FAST = False``), so every line is counted and
-each malformed one is counted and its first examples kept, exactly as that path would. Compressed
-input (gzip, bzip2, xz) is recognised by its magic bytes.
+each chunk is handled whole by a check that finds the candidate lines (those holding a rule
+set's anchor literal) and proves the common shapes of the format well formed: the compiled
+scanner (``scankernel.py``, Numba, one pass over the bytes, on ``workers`` threads) for big
+inputs, NumPy array checks (``fastcheck.py``) for small ones, where loading Numba would cost
+more than it saves. Only candidates and the lines the check cannot prove are judged one by one,
+by the same code the per-line reference path runs (``FAST = False``), so every line is counted
+and each malformed one is counted and its first examples kept, exactly as that path would.
+Compressed input (gzip, bzip2, xz) is recognised by its magic bytes.
 """
 
 from __future__ import annotations
@@ -255,7 +257,7 @@ class LogScanner:
                 yield hit
 
     def _kernel(self, parser: ClfParser | IisParser) -> tuple:
-        """(scan function, mode, table, anchors, lengths) for a parser; imports Numba once."""
+        """(scan function, mode, then its table and anchor arrays) for a parser's format."""
         from wormlab.detect import scankernel as sk
 
         mode = sk.IIS if isinstance(parser, IisParser) else (
@@ -272,11 +274,11 @@ class LogScanner:
     def _compiled(self, chunks: Iterator[bytes], parser: ClfParser | IisParser,
                   stats: FileStats) -> Iterator[tuple[Request | None, bytes]]:
         """Chunks through the compiled scanner (scankernel.py), on ``workers`` threads."""
-        scan, mode, *arrays = self._kernel(parser)
         if self.workers == 1:
             for chunk in chunks:
                 yield from self._flagged(chunk, None, parser, stats)
             return
+        scan, mode, *arrays = self._kernel(parser)
         with ThreadPoolExecutor(self.workers) as pool:
             pending: deque = deque()
             for chunk in chunks:
