@@ -193,6 +193,8 @@ class LogScanner:
         self.plan = fastcheck.anchor_plan(tuple(fastcheck.fold(a) for a in self.anchors))
         self.folder = fastcheck.Folder()
         self._kernels: dict[int, tuple] = {}
+        # the compiled scanner finds anchors by their first two bytes (rules ensure two or more)
+        self.pairs = bool(self.anchors) and all(len(a) >= 2 for a in self.anchors)
 
     def scan(self, path: str, stats: FileStats) -> Iterator[tuple[Request | None, bytes]]:
         """Yield (request, raw line) per candidate line; request is None when it is malformed."""
@@ -227,7 +229,7 @@ class LogScanner:
                 return
             done = COMPILED_MIN_BYTES if _compiled_state or _is_big(path) else 0
             for chunk in chunks:
-                if done >= COMPILED_MIN_BYTES and self.anchors and compiled_ready():
+                if done >= COMPILED_MIN_BYTES and self.pairs and compiled_ready():
                     yield from self._compiled(itertools.chain([chunk], chunks), parser, stats)
                     return
                 done += len(chunk)
