@@ -284,3 +284,18 @@ def test_time_parse_by_the_minute_is_the_regex_parse(raw) -> None:
     from wormlab.detect.log_formats import _parse_clf_time, parse_clf_time
 
     assert parse_clf_time(raw) == _parse_clf_time(raw)
+
+
+@pytest.mark.parametrize("time_s", [995538225.0, None])
+def test_a_new_source_is_what_an_empty_one_plus_a_sighting_is(time_s) -> None:
+    """Report.add builds a new source's stats in one step: the same as SourceStats.add."""
+    from wormlab.detect.log_formats import Request
+    from wormlab.detect.sightings import Report, SourceStats
+
+    req = Request("192.0.2.1", time_s, "GET", CR, "400", "-")
+    rule = RULES.match(CR)
+    report = Report()
+    report.add(req, rule)
+    by_hand = SourceStats(req.source)
+    by_hand.add(req, rule)
+    assert report.sources[req.source] == by_hand

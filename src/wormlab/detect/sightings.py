@@ -102,13 +102,17 @@ class Report:
         self.by_variant[rule.variant] += 1
         self.by_rule[rule.id] += 1
         src = self.sources.get(req.source)
-        if src is None:
-            src = self.sources[req.source] = SourceStats(req.source)
-        src.add(req, rule)
-        if req.time_s is None:
+        t = req.time_s
+        if src is None:  # what SourceStats(source).add(req, rule) gives, in one step
+            self.sources[req.source] = SourceStats(req.source, t, t, 1, {rule.variant: 1},
+                                                   {rule.id: 1}, {req.status: 1},
+                                                   max(0.0, rule.confidence))
+        else:
+            src.add(req, rule)
+        if t is None:
             self.untimed_sightings += 1
         else:
-            hour = int(req.time_s // 3600)
+            hour = int(t // 3600)
             per_hour = self.sightings_per_hour
             per_hour[hour] = per_hour.get(hour, 0) + 1
 
