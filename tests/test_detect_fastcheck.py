@@ -299,3 +299,13 @@ def test_a_new_source_is_what_an_empty_one_plus_a_sighting_is(time_s) -> None:
     by_hand = SourceStats(req.source)
     by_hand.add(req, rule)
     assert report.sources[req.source] == by_hand
+
+
+@pytest.mark.parametrize("fmt", ["common", "combined", "iis"])
+@FUZZ
+@given(data=st.binary(max_size=600))
+def test_random_bytes_agree_on_every_path(tmp_path, monkeypatch, fmt, data) -> None:
+    """NULs, invalid UTF-8, stray quotes and CRs: every path counts the reference's answer."""
+    # a leading "x" keeps the bytes from reading as a capture's or a compressor's magic
+    fast, ref = _both(tmp_path, b"x" + data + b"\n", fmt, monkeypatch)
+    assert fast == ref
