@@ -139,6 +139,9 @@ class Worm(_Strict):
     saturation_probes_per_s: float = Field(
         0.0, ge=0, description="aggregate scan rate at which links saturate; 0 = never"
     )
+    congestion_eta: float = Field(
+        0.0, ge=0, le=100, description="scanning slowed by (1 - I/N)^eta as the worm spreads (two-factor model); 0 = off"
+    )
     reboot_cures: bool = Field(True, description="False when the worm survives a reboot (Code Red II)")
     competitors: list[CompetitorWorm] = Field(
         default_factory=list, description="more worms sharing the population (docs/worms.md)")

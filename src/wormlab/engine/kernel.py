@@ -299,6 +299,7 @@ def run_steps(
     wake_rate,
     wake_next,
     scan,
+    congestion_eta,
 ):
     """Advance steps ``k0 .. k1-1`` in place; flows go to row k // steps_per_row + 1 of ``rec``.
 
@@ -307,7 +308,9 @@ def run_steps(
     not used. Probes that change nothing (to dead addresses, or to hosts not susceptible) and
     flood packets are independent Poisson streams (Poisson thinning), so their means are summed
     over a row and drawn once per row. With ``saturation_per_s`` > 0 the aggregate scan rate R is
-    slowed to R / (1 + R / saturation_per_s) (links fill up). Hosts ``wake_host`` start scanning
+    slowed to R / (1 + R / saturation_per_s) (links fill up); with ``congestion_eta`` > 0 it is
+    also multiplied by (1 - I/N)^eta, I infected of the N hosts (the two-factor model's congestion,
+    Zou, Gong and Towsley 2002). Hosts ``wake_host`` start scanning
     at ``wake_rate`` from step ``wake_step`` (sorted; ``wake_next[0]`` is the next to wake).
     ``scan.code`` picks the strategy: uniform (0) and local preference (1, ``local.active``) here,
     static seed and sequential in ``scan_walk``, hit-list and permutation in ``scan_hitlist``.
@@ -345,6 +348,8 @@ def run_steps(
             dt_eff = dt_s
             if saturation_per_s > 0.0:
                 dt_eff = dt_s / (1.0 + total_rate / saturation_per_s)
+            if congestion_eta > 0.0:
+                dt_eff *= (1.0 - n_inf / n_hosts) ** congestion_eta
             mean = total_rate * dt_eff
             online = n_hosts - (bnd[4] - bnd[3])
             s_start = bnd[1] - bnd[0]

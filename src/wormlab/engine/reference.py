@@ -128,6 +128,8 @@ def simulate_reference(sc: Scenario, seed: int = 0):
             dt_eff = dt_s
             if saturation > 0:
                 dt_eff = dt_s / (1.0 + rate[infected].sum() / saturation)
+            if sc.worm.congestion_eta > 0:
+                dt_eff *= (1.0 - infected.size / n) ** sc.worm.congestion_eta
             counts = rng.poisson(rate[infected] * dt_eff)
             sources = np.repeat(infected, counts)
             if hasattr(aim, "list_probes"):  # hit-list holders probe their shares first

@@ -144,7 +144,7 @@ def simulate(sc: Scenario, seed: int = 0, progress: ProgressFn | None = None):
                          sc.worm.flood_packets_per_s, space, steps_per_row, uniform_rate, order, bnd,
                          pop.state, pop.infection, rates, fen, rec, ever, defense, local,
                          sc.worm.saturation_probes_per_s, wake_step, wake_host, wake_rate, wake_next,
-                         scan)
+                         scan, sc.worm.congestion_eta)
         if progress is not None:
             progress(k1, n_steps)
     if n_steps % steps_per_row:  # last partial row still gets its snapshot

@@ -44,8 +44,16 @@ class Network:
             raise KeyError(name) from None
 
     def assign(self, n_hosts: int) -> HostPlacement:
-        """Cut ``n_hosts`` hosts (sorted by address) into one run per organisation."""
-        return _assign(self, n_hosts)
+        """Cut ``n_hosts`` hosts (sorted by address) into one run per organisation.
+
+        Kept per host count (the last few): the placement depends on nothing else, and an
+        ensemble or a comparison asks for the same one every run. Do not write to its arrays."""
+        cache = self.__dict__.setdefault("_placements", {})
+        if n_hosts not in cache:
+            if len(cache) >= 4:
+                cache.pop(next(iter(cache)))
+            cache[n_hosts] = _assign(self, n_hosts)  # not flagged read-only: a second kernel type
+        return cache[n_hosts]
 
 
 @dataclass
