@@ -309,3 +309,27 @@ def test_random_bytes_agree_on_every_path(tmp_path, monkeypatch, fmt, data) -> N
     # a leading "x" keeps the bytes from reading as a capture's or a compressor's magic
     fast, ref = _both(tmp_path, b"x" + data + b"\n", fmt, monkeypatch)
     assert fast == ref
+
+
+@pytest.mark.parametrize("buffers", [2, 3, 5])
+@FUZZ
+@given(lines=st.lists(st.binary(max_size=300).map(lambda b: b.replace(b"\n", b"")), max_size=30),
+       size=st.integers(7, 200))
+def test_ring_chunks_stay_whole_until_their_buffer_comes_round(monkeypatch, buffers, lines,
+                                                               size) -> None:
+    """A chunk read into the ring is unchanged while ``buffers - 1`` more are read (lines
+    spanning many blocks included), and the chunks are the input, line for line."""
+    import io
+    from collections import deque
+
+    monkeypatch.setattr(log_reader, "CHUNK_BYTES", size)
+    data = b"\n".join(lines) + (b"\n" if lines else b"")
+    kept: deque = deque(maxlen=buffers - 1)
+    got = []
+    stream = io.BufferedReader(io.BytesIO(data))
+    for chunk in log_reader.iter_chunks(stream, log_reader.FileStats("x"), buffers):
+        for view, copy in kept:
+            assert bytes(view) == copy
+        kept.append((chunk, bytes(chunk)))
+        got.append(bytes(chunk))
+    assert b"".join(got) == data
