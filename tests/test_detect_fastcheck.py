@@ -333,3 +333,10 @@ def test_ring_chunks_stay_whole_until_their_buffer_comes_round(monkeypatch, buff
         kept.append((chunk, bytes(chunk)))
         got.append(bytes(chunk))
     assert b"".join(got) == data
+
+
+def test_a_blank_file_is_empty_not_malformed(tmp_path) -> None:
+    path = tmp_path / "blank.log"
+    path.write_bytes(b"\n \r\n\n")
+    f = scan_inputs([str(path)], RULES).files[0]
+    assert f.format == "empty" and f.malformed == 0 and not f.malformed_examples

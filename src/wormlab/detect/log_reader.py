@@ -18,6 +18,7 @@ import gzip
 import io
 import itertools
 import lzma
+import mmap
 import os
 import sys
 import warnings
@@ -108,12 +109,16 @@ def iter_chunks(stream: BinaryIO, stats: FileStats, buffers: int = 2) -> Iterato
     than MAX_LINE_BYTES is yielded, in its place, as an ``Overlong`` holding its first
     MAX_LINE_BYTES bytes, and the rest is skipped without being held.
     """
-    ring = [bytearray(CHUNK_BYTES + MAX_LINE_BYTES) for _ in range(max(2, buffers))]
+    # anonymous maps: their pages cost a fault only when first written, so a small input
+    # touches little of them (a zero-filled bytearray would touch all 4 MiB at once)
+    ring: list[mmap.mmap] = []
     turn = 0
     carry = b""  # the start of a line whose end is still to come; never over MAX_LINE_BYTES
     skipping = False  # inside an overlong line, dropping bytes until its newline
     ended = False
     while not ended:
+        if len(ring) < max(2, buffers) and turn == len(ring):
+            ring.append(mmap.mmap(-1, CHUNK_BYTES + MAX_LINE_BYTES))
         buf = ring[turn % len(ring)]  # the next buffer once this one holds a yielded chunk
         view = memoryview(buf)
         head = len(carry)
@@ -230,8 +235,9 @@ class LogScanner:
             fmt = self.fmt
             if fmt == "auto":
                 if not first.strip():
-                    for item in head:
-                        self._overlong(item, stats)
+                    for item in head:  # overlong lines before a blank first chunk
+                        if isinstance(item, Overlong):
+                            self._overlong(item, stats)
                     stats.format = "empty"
                     return
                 sniffed = sniff_format(first[:65536])
