@@ -340,3 +340,19 @@ def test_a_blank_file_is_empty_not_malformed(tmp_path) -> None:
     path.write_bytes(b"\n \r\n\n")
     f = scan_inputs([str(path)], RULES).files[0]
     assert f.format == "empty" and f.malformed == 0 and not f.malformed_examples
+
+
+def test_without_the_compiled_scanner_the_numpy_checks_do_all(tmp_path, monkeypatch) -> None:
+    """If Numba cannot load, a big input still gets the exact answer, with a warning."""
+    def broken() -> None:
+        raise RuntimeError("no compiler here")
+
+    monkeypatch.setattr(scankernel, "warm_up", broken)
+    monkeypatch.setattr(log_reader, "_compiled_state", None)
+    monkeypatch.setattr(log_reader, "COMPILED_MIN_BYTES", 0)
+    path = tmp_path / "a.log"
+    path.write_text(("\n".join(GOOD_COMBINED + ["junk"]) + "\n") * 3)
+    with pytest.warns(UserWarning, match="no compiler here"):
+        report = scan_inputs([str(path)], RULES, "combined", 2)
+    assert log_reader._compiled_state is False
+    assert report.files[0].malformed == 3 and report.sightings == 6
