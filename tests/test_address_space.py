@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.conftest import tiny_dict
 from wormlab.errors import ScenarioError
 from wormlab.internet.address_space import (
     _reserved_mask,
@@ -15,7 +16,6 @@ from wormlab.internet.address_space import (
     usable_slash8s,
 )
 from wormlab.scenario import Internet, scenario_from_dict
-from tests.conftest import tiny_dict
 
 
 def test_usable_slash8s_follow_the_iana_registry_in_july_2001():

@@ -1,7 +1,8 @@
 """The fast engine's defences match the per-probe reference in distribution: a path defence
 (content filtering, thinning one coin per hit vs one check per probe), an organisation filter, and
 host-level ones (global shutdown; a patch campaign by organisation type, binomial-and-thinning vs
-one coin per host). Two-sample KS over 100 seeds each on a 2^16 space, Bonferroni-corrected
+one coin per host, alone and sharing its draw with the scheduled patching; ingress filtering with a
+reboot campaign). Two-sample KS over 100 seeds each on a 2^16 space, Bonferroni-corrected
 p-values must stay above 0.001."""
 
 from __future__ import annotations
@@ -29,7 +30,17 @@ VARIANTS = {
         {"kind": "patch_campaign", "rate_per_h": {"isp_customer": 20.0, "bank": 200.0},
          "awareness_rate_per_h": 30.0, "when_infected_above": 50},
     ],
+    # ingress filtering (per-target shortcut for unguarded hosts, index ranges per organisation),
+    # a reboot campaign and a patch campaign sharing its draw with the scheduled patching
+    "ingress_reboots_and_scheduled_patching": [
+        {"kind": "ingress_filter", "org_types": ["isp_customer", "enterprise"], "fraction": 0.6},
+        {"kind": "reboot_campaign", "rate_per_h": 40.0, "when_infected_above": 30},
+        {"kind": "patch_campaign", "rate_per_h": {"enterprise": 60.0}, "default_rate_per_h": 5.0,
+         "at": "2001-07-19T10:01:00Z"},
+    ],
 }
+HOSTS = {"ingress_reboots_and_scheduled_patching": {
+    "mean_uptime_h": 0.5, "patch_schedule": [{"from": "2001-07-19T10:00:00Z", "rate_per_h": 10.0}]}}
 
 
 def _observe(args):
@@ -38,7 +49,8 @@ def _observe(args):
     from wormlab.engine.simulate import simulate
     from wormlab.scenario import scenario_from_dict
 
-    sc = scenario_from_dict({**SMALL, "defenses": VARIANTS[variant]}, origin=variant)
+    sc = scenario_from_dict({**SMALL, "defenses": VARIANTS[variant], "hosts": HOSTS.get(variant, {})},
+                            origin=variant)
     res = (simulate if engine == "fast" else simulate_reference)(sc, seed=seed)
     ts = res.timeseries
     return [ts["ever_infected"].iloc[-1], ts["infected"].iloc[-1], ts["hits_blocked"].sum(),

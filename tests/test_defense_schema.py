@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import tiny_dict
 from wormlab.errors import ScenarioError
 from wormlab.scenario import scenario_from_dict
-from tests.conftest import tiny_dict
 
 
 def load(defenses, **extra):

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from tests.conftest import tiny_dict
 from wormlab.engine.reference import simulate_reference
 from wormlab.engine.simulate import simulate
 from wormlab.scenario import scenario_from_dict
-from tests.conftest import tiny_dict
 
 
 def make(**sections):

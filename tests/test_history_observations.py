@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -31,7 +31,7 @@ def test_code_red_headline_numbers():
     assert observation("codered-0719.ever_infected").relation == "more_than"
     assert observation("codered-0719.ever_infected").firm
     assert observation("codered-0719.early_doubling").value == 37
-    assert observation("codered-0719.onset").at == datetime(2001, 7, 19, 10, tzinfo=timezone.utc)
+    assert observation("codered-0719.onset").at == datetime(2001, 7, 19, 10, tzinfo=UTC)
     assert not observation("codered-0801.hosts").firm
 
 

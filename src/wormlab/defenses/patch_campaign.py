@@ -39,12 +39,14 @@ class PatchCampaign(DefenseBase):
         return self.by_type
 
     def install(self, plan, slot: int) -> None:
-        from wormlab.engine.kernel_defense import P_AWARE_H, S_PATCH
+        from wormlab.engine.kernel_defense import P_AWARE_H, P_PATCH_H_MAX, P_PATCH_H_MIN, S_PATCH
         from wormlab.internet.organisations import ORG_TYPES
 
         if plan.slots[S_PATCH] >= 0:
             raise KeyError(("kind", "only one patch_campaign per scenario"))
         per_h = np.array([self.rate_per_h.get(t, self.default_rate_per_h) for t in ORG_TYPES])
         plan.patch_h_type = per_h * plan.dt_s / 3600.0
+        plan.params[P_PATCH_H_MAX] = plan.patch_h_type.max()
+        plan.params[P_PATCH_H_MIN] = plan.patch_h_type.min()
         plan.slots[S_PATCH] = slot
         plan.params[P_AWARE_H] = self.awareness_rate_per_h * plan.dt_s / 3600.0

@@ -66,9 +66,16 @@ class Plan:
         for i, (_, _, _, c) in enumerate(self.path):
             crosses[i] = c
         has_org = (self.org_ingress >= 0).any() or (self.org_egress >= 0).any()
+        guard = np.zeros((2, 0), np.uint64)
+        if has_org:  # which hosts an organisation filter can ever concern (kernel_defense.accept_hit)
+            guard = np.zeros((2, -(-self.n // 64)), np.uint64)
+            guard[kd.GUARD_IN] = _bitset(np.take(self.org_ingress >= 0, p.host_org) & (p.web_server == 0))
+            if (self.org_egress >= 0).any():
+                guard[kd.GUARD_OUT] = _bitset(np.take(self.org_egress >= 0, p.host_org))
         return kd.empty_arrays(
             active=bool(self.path) or has_org,
-            host_active=bool(self.trig_start),
+            # the per-step host hook: host-level defences, or condition triggers to watch
+            host_active=bool((self.slots >= 0).any() or any(c >= 0 for c in self.trig_cond)),
             trig_start=np.array(self.trig_start, dtype=np.int64),
             trig_cond=np.array(self.trig_cond, dtype=np.int64),
             trig_delay=np.array(self.trig_delay, dtype=np.int64),
@@ -81,12 +88,30 @@ class Plan:
             path_reaction=np.array([r for _, _, r, _ in self.path], dtype=np.int64),
             crosses=crosses,
             org_ingress=self.org_ingress if has_org else np.zeros(0, np.int64),
-            org_egress=self.org_egress if has_org else np.zeros(0, np.int64),
+            # empty when no organisation filters outbound: the kernel then draws one source per
+            # target whose organisation does not filter inbound (no hit on it can be blocked)
+            org_egress=self.org_egress if (self.org_egress >= 0).any() else np.zeros(0, np.int64),
+            host_guard=guard,
+            org_span=_spans(p) if has_org else np.zeros((0, 2), np.int64),
             slots=self.slots, params=self.params, patch_h_type=self.patch_h_type,
             shut_mark=self.shut_mark, throttled=self.throttled,
             status=np.array([0, 0, 0, sum(c >= 0 for c in self.trig_cond)], dtype=np.int64),
             infection=infection, ever=ever,
         )
+
+
+def _spans(p) -> np.ndarray:
+    """Each organisation's hosts as an index range [first, end) (one block of addresses each)."""
+    counts = np.bincount(p.host_org, minlength=len(p.org_first_host))
+    return np.stack([p.org_first_host, p.org_first_host + counts], axis=1).astype(np.int64)
+
+
+def _bitset(flags: np.ndarray) -> np.ndarray:
+    """Bit h % 64 of word h // 64 set where ``flags[h]``."""
+    packed = np.packbits(flags.astype(bool), bitorder="little")
+    words = np.zeros(-(-flags.size // 64) * 8, np.uint8)
+    words[: packed.size] = packed
+    return words.view("<u8").astype(np.uint64)
 
 
 def network_of(sc):

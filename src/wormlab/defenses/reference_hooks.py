@@ -45,8 +45,10 @@ def thin(k: int, sources: np.ndarray, targets: np.ndarray, victim: np.ndarray, d
     if dz.org_ingress.size:
         o_s, o_d = dz.host_org[src], dz.host_org[dst]
         outside = o_s != o_d
-        e, g = dz.org_egress[o_s], dz.org_ingress[o_d]
-        blocked |= outside & (e >= 0) & (k >= dz.trig_start[np.maximum(e, 0)])
+        g = dz.org_ingress[o_d]
+        if dz.org_egress.size:  # (empty when no organisation filters outbound)
+            e = dz.org_egress[o_s]
+            blocked |= outside & (e >= 0) & (k >= dz.trig_start[np.maximum(e, 0)])
         blocked |= outside & (g >= 0) & (k >= dz.trig_start[np.maximum(g, 0)]) & (dz.web_server[dst] == 0)
     row[records.R_BLOCKED] += int(blocked.sum())
     out = victim.copy()

@@ -34,7 +34,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from wormlab.engine import kernel_defense, kernel_hosts, scan_hitlist, scan_local, scan_walk, strains
+from wormlab.engine import (
+    kernel_defense,
+    kernel_hosts,
+    scan_hitlist,
+    scan_local,
+    scan_walk,
+    strains,
+)
+from wormlab.engine import kernel_defense_hosts as kdh
+from wormlab.engine.draws import below
 from wormlab.engine.fenwick import fen_add, fen_find, fen_total
 from wormlab.engine.kernel_hosts import move_at
 from wormlab.engine.records import (
@@ -43,6 +52,7 @@ from wormlab.engine.records import (
     LAM_BUSY,
     LAM_DEAD,
     LAM_FLOOD,
+    PHASE_FLOOD,
     PHASE_SPREAD,
     R_BLOCKED,
     R_EVER,
@@ -52,7 +62,9 @@ from wormlab.engine.records import (
     R_NEW,
     R_O,
     R_P,
+    R_PATCHES,
     R_PROBES,
+    R_REBOOTS,
     R_S,
     STATE_MASK,
     SUSCEPTIBLE,
@@ -117,7 +129,7 @@ def _infect_batch_unfiltered(rng, k, hits, s_start, uniform_rate, total_rate, or
     independent of its target, so it is drawn only for the distinct targets, after an in-place
     sort of the positions (the cheapest form of the same distribution)."""
     for i in range(hits):
-        buf[i] = rng.integers(0, s_start)
+        buf[i] = below(rng, s_start)
     b = buf[:hits]
     b.sort()
     old_lo = s_start
@@ -131,56 +143,96 @@ def _infect_batch_unfiltered(rng, k, hits, s_start, uniform_rate, total_rate, or
             continue
         prev = j
         if uniform_rate > 0.0:
-            src = order[old_lo + rng.integers(0, n_old)]
+            src = order[old_lo + below(rng, n_old)]
         else:
             src = _pick_source(rng, fen, total_rate, state)
-        first += _infect_susceptible_at(j, k, src, order, bnd, state, infection)
+        # the move of _infect_susceptible_at, written out (a helper call here would cost atomic
+        # reference counts on four arrays per infection)
+        last = bnd[1] - 1
+        h = order[j]
+        order[j] = order[last]
+        order[last] = h
+        bnd[1] = last
+        if state[h] & EVER_BIT == 0:
+            infection[h, 0] = k + 1
+            infection[h, 1] = src
+            first += 1
+        state[h] = EVER_BIT | INFECTED
         new += 1
     return new, first, 0
 
 
 @njit(cache=True)
 def _infect_batch(rng, k, hits, s_start, uniform_rate, total_rate, order, bnd, state, infection,
-                  fen, jbuf, sbuf, defense):
-    """Apply ``hits`` probes that land on hosts susceptible at the start of step ``k``.
+                  fen, buf, trig_start, path_slot, path_kind, path_reaction, crosses, host_as, org_ingress,
+                  org_egress, host_org, host_guard, org_span):
+    """Apply ``hits`` probes that land on hosts susceptible at the start of step ``k``, with
+    defences on the path (the arrays of ``kernel_defense.DefenseArrays`` it needs, given one by one:
+    a call given the tuple costs an atomic reference count per array of it). Returns (new
+    infections, first infections, hits blocked).
 
     Each hit picks a position uniformly in 0 .. s_start-1 and a source (uniformly, or in
-    proportion to its rate); a defence on the path may drop it (thinning, one coin per hit).
-    Distinct positions among the hits that got through are the infected hosts (a host hit twice is
-    infected once, by the first of its hits). Positions are sorted (stably, so "first" keeps its
-    meaning), ``order`` is then read in sequence, and hosts are moved to the infected segment from
-    the highest position down, which keeps every position not yet handled where it was.
-    Returns (new infections, first infections, hits blocked).
+    proportion to its rate); a defence on the path may drop it (thinning, one coin per hit). A
+    position with accepted hits is infected once, by one of them chosen uniformly (the hits are
+    independent and identically distributed, so "the first drawn" and "a uniform one" are the same
+    law). So the positions are drawn first and sorted in place; then each position's hits draw
+    their sources in turn, and the first accepted one infects it; where no filter can stop a hit
+    on that host (no path filter, no egress filter, no ingress filter guarding it), one source is
+    drawn for all its hits. Hosts move to the infected
+    segment from the highest position down, which keeps every position not yet handled where it
+    was, and ``order`` is read in sequence.
     """
+    for i in range(hits):
+        buf[i] = below(rng, s_start)
+    b = buf[:hits]
+    b.sort()
     old_lo = s_start  # hosts infected before this step sit at s_start .. bnd[2]-1
     n_old = bnd[2] - old_lo
-    m = 0
-    blocked = 0
-    for _ in range(hits):
-        j = rng.integers(0, s_start)
-        if uniform_rate > 0.0:
-            src = order[old_lo + rng.integers(0, n_old)]
-        else:
-            src = _pick_source(rng, fen, total_rate, state)
-        if defense.active and not kernel_defense.accept_hit(rng, k, src, order[j], defense):
-            blocked += 1
-            continue
-        jbuf[m] = j
-        sbuf[m] = src
-        m += 1
-    idx = np.argsort(jbuf[:m], kind="mergesort")
+    on_path, at_org = path_slot.shape[0] > 0, org_ingress.shape[0] > 0
+    any_egress = org_egress.shape[0] > 0
+    any_source = on_path or any_egress  # a filter that may stop hits on any target
     new = 0
     first = 0
-    i = m - 1
+    blocked = 0
+    i = hits - 1
     while i >= 0:
-        j = jbuf[idx[i]]
-        g = i  # walk down to the first hit of this position (the earliest drawn)
-        while g > 0 and jbuf[idx[g - 1]] == j:
-            g -= 1
-        src = sbuf[idx[g]]
-        i = g - 1
-        first += _infect_susceptible_at(j, k, src, order, bnd, state, infection)
-        new += 1
+        j = b[i]
+        dst = order[j]
+        guarded = at_org and (host_guard[kernel_defense.GUARD_IN, dst >> 6] >> np.uint64(dst & 63)) & 1
+        if not any_source and not guarded:
+            # nothing can block a hit on dst: every hit gets through, so one source serves them
+            # all, as without defences
+            while i >= 0 and b[i] == j:
+                i -= 1
+            if uniform_rate > 0.0:
+                src = order[old_lo + below(rng, n_old)]
+            else:
+                src = _pick_source(rng, fen, total_rate, state)
+            first += _infect_susceptible_at(j, k, src, order, bnd, state, infection)
+            new += 1
+            continue
+        o_d = host_org[dst] if guarded else 0  # (its organisation's ingress filter, per target)
+        src = -1
+        while i >= 0 and b[i] == j:  # every hit of this position
+            if uniform_rate > 0.0:
+                s = order[old_lo + below(rng, n_old)]
+            else:
+                s = _pick_source(rng, fen, total_rate, state)
+            ok = not (guarded and kernel_defense.ingress_blocks(k, s, o_d, trig_start, org_ingress, org_span))
+            if ok and on_path:
+                ok = kernel_defense.path_ok(k, s, dst, trig_start, path_slot, path_kind, path_reaction,
+                                            crosses, host_as, infection)
+            if ok and any_egress:
+                ok = kernel_defense.egress_ok(k, s, dst, trig_start, org_egress, host_org, host_guard,
+                                              org_span)
+            if not ok:
+                blocked += 1
+            elif src < 0:
+                src = s
+            i -= 1
+        if src >= 0:
+            first += _infect_susceptible_at(j, k, src, order, bnd, state, infection)
+            new += 1
     return new, first, blocked
 
 
@@ -321,6 +373,9 @@ def run_steps(
     lam = np.zeros(3)  # pooled Poisson means this row: LAM_DEAD, LAM_BUSY, LAM_FLOOD
     share_any = local.share[2] if local.active else 1.0
     region_any = local.region[2] if local.active else space_size
+    # no host defence and no per-host index: the host step needs none of the tuples of arrays
+    plain_hosts = not defense.host_active and not local.active and local.pos.shape[0] != n_hosts
+    plain_defended = defense.host_active and not local.active and local.pos.shape[0] != n_hosts
     for k in range(k0, k1):
         row = k // steps_per_row + 1
         # 0. sleeping threads that wake up now
@@ -381,9 +436,12 @@ def run_steps(
                         jbuf = np.empty(2 * hits_s, dtype=np.int64)
                         sbuf = np.empty(2 * hits_s, dtype=np.int64)
                     if defense.active:
-                        new, first, blocked = _infect_batch(rng, k, hits_s, s_start, uniform_rate,
-                                                            total_rate, order, bnd, state, infection,
-                                                            fen, jbuf, sbuf, defense)
+                        new, first, blocked = _infect_batch(
+                            rng, k, hits_s, s_start, uniform_rate, total_rate, order, bnd, state,
+                            infection, fen, jbuf, defense.trig_start, defense.path_slot,
+                            defense.path_kind, defense.path_reaction, defense.crosses, defense.host_as,
+                            defense.org_ingress, defense.org_egress, defense.host_org, defense.host_guard,
+                            defense.org_span)
                     else:  # no tuple of defence arrays to pass (Numba counts references per array)
                         new, first, blocked = _infect_batch_unfiltered(
                             rng, k, hits_s, s_start, uniform_rate, total_rate, order, bnd, state,
@@ -401,11 +459,24 @@ def run_steps(
         if local.strains and local.reboot_p > 0.0:  # competing worms: a reboot cures some worms only
             strains.reboots(rng, k, row, uniform_rate, order, bnd, state, infection, rate, fen, rec, local)
         # 2-4. reboots, patching, going offline; 5. the flood
-        if reboot_p > 0.0 or patch_p[k] > 0.0 or offline_p > 0.0 or defense.host_active:
+        if plain_hosts:  # counts drawn here; the moves called only when there are some
+            n_reboot, n_patch, n_offline = kernel_hosts.host_counts(rng, reboot_p, patch_p[k],
+                                                                    offline_p, bnd)
+            if n_reboot + n_patch + n_offline > 0:
+                kernel_hosts.host_moves(rng, n_reboot, n_patch, n_offline, k, uniform_rate, order,
+                                        bnd, state, infection, rate, fen)
+                rec[row, R_REBOOTS] += n_reboot
+                rec[row, R_PATCHES] += n_patch
+        elif plain_defended:  # the same with host defences, given their arrays one by one
+            kdh.host_step(rng, k, row, reboot_p, patch_p[k], offline_p, uniform_rate, order, bnd, state,
+                          infection, rate, fen, rec, defense.ctl, defense.fpar, defense.ever,
+                          defense.host_type, defense.marks)
+        elif reboot_p > 0.0 or patch_p[k] > 0.0 or offline_p > 0.0 or defense.host_active:
             # (the guard matters: entering the host step costs ~200 ns even when it does nothing)
             kernel_hosts.host_transitions(rng, k, row, reboot_p, patch_p[k], offline_p, uniform_rate,
                                           order, bnd, state, infection, rate, fen, rec, defense, local)
-        kernel_hosts.flood(k, phase[k], flood_pps, dt_s, bnd, lam, defense)
+        if phase[k] == PHASE_FLOOD and flood_pps > 0.0:  # 5. every infected host floods the target
+            lam[LAM_FLOOD] += (bnd[2] - bnd[1]) * flood_pps * dt_s
         # end of a row (or of this call): draw the pooled streams, take the snapshot
         row_end = (k + 1) % steps_per_row == 0
         if row_end or k == k1 - 1:

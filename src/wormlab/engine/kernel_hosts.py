@@ -15,14 +15,13 @@ from __future__ import annotations
 from numba import njit
 
 from wormlab.engine import scan_local
+from wormlab.engine.draws import below
 from wormlab.engine.fenwick import fen_add
 from wormlab.engine.records import (
     EVER_BIT,
     INFECTED,
-    LAM_FLOOD,
     OFFLINE,
     PATCHED,
-    PHASE_FLOOD,
     R_PATCHES,
     R_REBOOTS,
     STATE_MASK,
@@ -71,13 +70,96 @@ def move_at(j, to_state, order, bnd, state, local, rate):
     return h
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _leave_infected(h, k, uniform_rate, state, infection, rate, fen):
     """Book-keeping when host ``h`` stops being infected at the end of step ``k``."""
     if state[h] & STATE_MASK == INFECTED:
         infection[h, 2] = k + 1
         if uniform_rate <= 0.0:
             fen_add(fen, h, -rate[h])
+
+
+@njit(cache=True, inline="always")
+def move_plain(j, to_state, order, bnd, state):
+    """``move_at`` for runs that keep no per-host index: it takes no tuple of arrays."""
+    h = order[j]
+    s = state[h] & STATE_MASK
+    while s < to_state:
+        last = bnd[s + 1] - 1
+        order[j] = order[last]
+        order[last] = h
+        j = last
+        bnd[s + 1] -= 1
+        s += 1
+    while s > to_state:
+        first = bnd[s]
+        order[j] = order[first]
+        order[first] = h
+        j = first
+        bnd[s] += 1
+        s -= 1
+    state[h] = (state[h] & EVER_BIT) | to_state
+    return h
+
+
+@njit(cache=True)
+def host_moves(rng, n_reboot, n_patch, n_offline, k, uniform_rate, order, bnd, state, infection, rate,
+               fen):
+    """Apply a step's reboots, patches and hosts going offline, in that order, counts given.
+
+    Each is a host drawn uniformly from the segments it may leave (reboots: infected; patches:
+    susceptible or infected; offline: any online host). One call per step with moves (not one per
+    move, nor one per step): Numba reference-counts the arrays handed to a function.
+    """
+    for i in range(n_reboot + n_patch + n_offline):
+        if i < n_reboot:
+            lo = bnd[1]
+            j = lo + below(rng, bnd[2] - lo)
+            to_state = SUSCEPTIBLE
+        elif i < n_reboot + n_patch:
+            j = below(rng, bnd[2])
+            to_state = PATCHED
+        else:
+            j = below(rng, bnd[3])
+            to_state = OFFLINE
+        h = order[j]
+        if state[h] & STATE_MASK == INFECTED:  # it stops being infected at the end of step k
+            infection[h, 2] = k + 1
+            if uniform_rate <= 0.0:
+                fen_add(fen, h, -rate[h])
+        move_plain(j, to_state, order, bnd, state)
+
+
+@njit(cache=True, inline="always")
+def host_counts(rng, reboot_p, patch_p, offline_p, bnd):
+    """The step's numbers of reboots, patches and hosts going offline (binomial draws).
+
+    All three are drawn from the counts at the start of the step: reboots keep S + I and patches
+    keep S + I + P, so each count has the law it would have after the moves before it.
+    """
+    n_reboot = 0
+    n_patch = 0
+    n_offline = 0
+    if reboot_p > 0.0 and bnd[2] > bnd[1]:
+        n_reboot = rng.binomial(bnd[2] - bnd[1], reboot_p)
+    if patch_p > 0.0 and bnd[2] > 0:
+        n_patch = rng.binomial(bnd[2], patch_p)
+    if offline_p > 0.0 and bnd[3] > 0:
+        n_offline = rng.binomial(bnd[3], offline_p)
+    return n_reboot, n_patch, n_offline
+
+
+@njit(cache=True)
+def host_transitions_plain(rng, k, row, reboot_p, patch_p, offline_p, uniform_rate, order, bnd, state,
+                           infection, rate, fen, rec):
+    """Steps 2-4 for runs without host defences or a per-host index, given arrays only (a tuple
+    of arrays costs an atomic reference count per array at every call)."""
+    n_reboot, n_patch, n_offline = host_counts(rng, reboot_p, patch_p, offline_p, bnd)
+    if n_reboot + n_patch + n_offline > 0:
+        host_moves(rng, n_reboot, n_patch, n_offline, k, uniform_rate, order, bnd, state, infection,
+                   rate, fen)
+        rec[row, R_REBOOTS] += n_reboot
+        rec[row, R_PATCHES] += n_patch
 
 
 @njit(cache=True, inline="always")  # inlined: passing the defence tuple by value each step is dear
@@ -93,7 +175,7 @@ def host_transitions(rng, k, row, reboot_p, patch_p, offline_p, uniform_rate, or
         if n_inf > 0:
             n = rng.binomial(n_inf, reboot_p)
             for _ in range(n):
-                j = bnd[1] + rng.integers(0, bnd[2] - bnd[1])
+                j = bnd[1] + below(rng, bnd[2] - bnd[1])
                 _leave_infected(order[j], k, uniform_rate, state, infection, rate, fen)
                 move_at(j, SUSCEPTIBLE, order, bnd, state, local, rate)
             rec[row, R_REBOOTS] += n
@@ -101,7 +183,7 @@ def host_transitions(rng, k, row, reboot_p, patch_p, offline_p, uniform_rate, or
     if patch_p > 0.0 and bnd[2] > 0:
         n = rng.binomial(bnd[2], patch_p)
         for _ in range(n):
-            j = rng.integers(0, bnd[2])
+            j = below(rng, bnd[2])
             _leave_infected(order[j], k, uniform_rate, state, infection, rate, fen)
             move_at(j, PATCHED, order, bnd, state, local, rate)
         rec[row, R_PATCHES] += n
@@ -112,16 +194,9 @@ def host_transitions(rng, k, row, reboot_p, patch_p, offline_p, uniform_rate, or
     if offline_p > 0.0 and bnd[3] > 0:
         n = rng.binomial(bnd[3], offline_p)
         for _ in range(n):
-            j = rng.integers(0, bnd[3])
+            j = below(rng, bnd[3])
             _leave_infected(order[j], k, uniform_rate, state, infection, rate, fen)
             move_at(j, OFFLINE, order, bnd, state, local, rate)
-
-
-@njit(cache=True, inline="always")
-def flood(k, phase_k, flood_pps, dt_s, bnd, lam, defense):
-    """5. During a flood phase every infected host sends packets to the target (pooled mean)."""
-    if phase_k == PHASE_FLOOD and flood_pps > 0.0:
-        lam[LAM_FLOOD] += (bnd[2] - bnd[1]) * flood_pps * dt_s
 
 
 # At the end: kernel_defense_hosts imports move_at from this module (defined above by now).
