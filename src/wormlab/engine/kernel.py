@@ -52,6 +52,8 @@ from wormlab.engine.records import (
     LAM_BUSY,
     LAM_DEAD,
     LAM_FLOOD,
+    OFFLINE,
+    PATCHED,
     PHASE_FLOOD,
     PHASE_SPREAD,
     R_BLOCKED,
@@ -120,46 +122,6 @@ def _infect_susceptible_at(j, k, src, order, bnd, state, infection):
         infection[h, 1] = src
         return 1
     return 0
-
-
-@njit(cache=True)
-def _infect_batch_unfiltered(rng, k, hits, s_start, uniform_rate, total_rate, order, bnd, state,
-                             infection, fen, buf):
-    """``_infect_batch`` without a defence on the path: with no coin per hit, a hit's source is
-    independent of its target, so it is drawn only for the distinct targets, after an in-place
-    sort of the positions (the cheapest form of the same distribution)."""
-    for i in range(hits):
-        buf[i] = below(rng, s_start)
-    b = buf[:hits]
-    b.sort()
-    old_lo = s_start
-    n_old = bnd[2] - old_lo
-    new = 0
-    first = 0
-    prev = -1
-    for i in range(hits - 1, -1, -1):
-        j = b[i]
-        if j == prev:
-            continue
-        prev = j
-        if uniform_rate > 0.0:
-            src = order[old_lo + below(rng, n_old)]
-        else:
-            src = _pick_source(rng, fen, total_rate, state)
-        # the move of _infect_susceptible_at, written out (a helper call here would cost atomic
-        # reference counts on four arrays per infection)
-        last = bnd[1] - 1
-        h = order[j]
-        order[j] = order[last]
-        order[last] = h
-        bnd[1] = last
-        if state[h] & EVER_BIT == 0:
-            infection[h, 0] = k + 1
-            infection[h, 1] = src
-            first += 1
-        state[h] = EVER_BIT | INFECTED
-        new += 1
-    return new, first, 0
 
 
 @njit(cache=True)
@@ -442,10 +404,37 @@ def run_steps(
                             defense.path_kind, defense.path_reaction, defense.crosses, defense.host_as,
                             defense.org_ingress, defense.org_egress, defense.host_org, defense.host_guard,
                             defense.org_span)
-                    else:  # no tuple of defence arrays to pass (Numba counts references per array)
-                        new, first, blocked = _infect_batch_unfiltered(
-                            rng, k, hits_s, s_start, uniform_rate, total_rate, order, bnd, state,
-                            infection, fen, jbuf)
+                    else:
+                        # No defence on the path: with no coin per hit, a hit's source is
+                        # independent of its target, so it is drawn only for the distinct
+                        # targets, after an in-place sort of the positions. Written out here:
+                        # a call per step would count references on every array it is given.
+                        for i in range(hits_s):
+                            jbuf[i] = below(rng, s_start)
+                        b = jbuf[:hits_s]
+                        b.sort()
+                        n_old = bnd[2] - s_start  # infected before this step: s_start .. bnd[2]-1
+                        prev = -1
+                        for i in range(hits_s - 1, -1, -1):  # highest position first
+                            j = b[i]
+                            if j == prev:  # a host hit twice is infected once
+                                continue
+                            prev = j
+                            if uniform_rate > 0.0:
+                                src = order[s_start + below(rng, n_old)]
+                            else:
+                                src = _pick_source(rng, fen, total_rate, state)
+                            last = bnd[1] - 1  # swap with the last susceptible host
+                            h = order[j]
+                            order[j] = order[last]
+                            order[last] = h
+                            bnd[1] = last
+                            if state[h] & EVER_BIT == 0:
+                                infection[h, 0] = k + 1
+                                infection[h, 1] = src
+                                first += 1
+                            state[h] = EVER_BIT | INFECTED
+                            new += 1
                     if uniform_rate <= 0.0:
                         # New hosts (now at positions bnd[1] .. s_start-1) start scanning at t_end.
                         for p in range(bnd[1], s_start):
@@ -462,9 +451,40 @@ def run_steps(
         if plain_hosts:  # counts drawn here; the moves called only when there are some
             n_reboot, n_patch, n_offline = kernel_hosts.host_counts(rng, reboot_p, patch_p[k],
                                                                     offline_p, bnd)
+            # the moves of kernel_hosts.host_moves, written out: a call per step would count
+            # references on each array it is given (two atomic operations per array)
+            for i in range(n_reboot + n_patch + n_offline):
+                if i < n_reboot:
+                    j = bnd[1] + below(rng, bnd[2] - bnd[1])
+                    to_state = SUSCEPTIBLE
+                elif i < n_reboot + n_patch:
+                    j = below(rng, bnd[2])
+                    to_state = PATCHED
+                else:
+                    j = below(rng, bnd[3])
+                    to_state = OFFLINE
+                h = order[j]
+                s_h = state[h] & STATE_MASK
+                if s_h == INFECTED:  # it stops being infected at the end of step k
+                    infection[h, 2] = k + 1
+                    if uniform_rate <= 0.0:
+                        fen_add(fen, h, -rate[h])
+                while s_h < to_state:
+                    last = bnd[s_h + 1] - 1
+                    order[j] = order[last]
+                    order[last] = h
+                    j = last
+                    bnd[s_h + 1] -= 1
+                    s_h += 1
+                while s_h > to_state:
+                    first_p = bnd[s_h]
+                    order[j] = order[first_p]
+                    order[first_p] = h
+                    j = first_p
+                    bnd[s_h] += 1
+                    s_h -= 1
+                state[h] = (state[h] & EVER_BIT) | to_state
             if n_reboot + n_patch + n_offline > 0:
-                kernel_hosts.host_moves(rng, n_reboot, n_patch, n_offline, k, uniform_rate, order,
-                                        bnd, state, infection, rate, fen)
                 rec[row, R_REBOOTS] += n_reboot
                 rec[row, R_PATCHES] += n_patch
         elif plain_defended:  # the same with host defences, given their arrays one by one
