@@ -166,24 +166,36 @@ def early_doubling_minutes(ts: pd.DataFrame, vulnerable: int) -> float | None:
     mask = (ever >= lo) & (ever <= hi)
     if mask.sum() < 3:
         return None
-    t_min = (ts["time"] - ts["time"].iloc[0]).dt.total_seconds().to_numpy()[mask] / 60.0
+    t_ns = _time_ns(ts)
+    t_min = (t_ns[mask] - t_ns[0]) / 60e9
     slope = np.polyfit(t_min, np.log(ever[mask]), 1)[0]
     return float(math.log(2) / slope) if slope > 0 else None
+
+
+def _time_ns(ts: pd.DataFrame) -> np.ndarray:
+    """The ``time`` column as int64 nanoseconds since 1970 UTC (NumPy, not pandas, arithmetic)."""
+    return ts["time"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[ns]").astype(np.int64)
+
+
+def _iso_ns(t_ns: int) -> str:
+    return np.datetime_as_string(np.datetime64(int(t_ns), "ns"), unit="s") + "Z"
 
 
 def summarise(sc: Scenario, seed: int, ts: pd.DataFrame, row_s: float, wall_s: float) -> dict[str, Any]:
     """The summary contract of ``summary.json`` (listed in docs/ARCHITECTURE.md, "Results")."""
     per_minute = ts["new_infections"].to_numpy() * (60.0 / row_s)
     i_peak = int(np.argmax(per_minute)) if len(per_minute) else 0
-    times = ts["time"]
-    hourly_rows = ts[(times.dt.minute == 0) & (times.dt.second == 0)]
+    t_ns = _time_ns(ts)
+    on_hour = np.flatnonzero(t_ns % 3_600_000_000_000 == 0)
     v = sc.internet.vulnerable_hosts
     ever = ts["ever_infected"].to_numpy()
+    infected = ts["infected"].to_numpy()
+    new_inf = ts["new_infections"].to_numpy()
     half = np.flatnonzero(ever >= v / 2)
     flood_rows = ts["flood_packets_to_target"].to_numpy()
     flood_pps = flood_rows / row_s
     flood_start = _first_phase_time(sc, "flood")
-    after_flood = ts[times > flood_start] if flood_start is not None else ts.iloc[0:0]
+    after_flood = t_ns > flood_start.value if flood_start is not None else np.zeros(len(t_ns), dtype=bool)
     doubling = early_doubling_minutes(ts, v)
     return {
         "scenario": sc.name,
@@ -192,18 +204,18 @@ def summarise(sc: Scenario, seed: int, ts: pd.DataFrame, row_s: float, wall_s: f
         "start": iso_utc(sc.time.start),
         "end": iso_utc(sc.time.end),
         "ever_infected": int(ever[-1]),
-        "infected_at_end": int(ts["infected"].iloc[-1]),
+        "infected_at_end": int(infected[-1]),
         "patched_at_end": int(ts["patched"].iloc[-1]),
         "peak_new_infections_per_minute": float(per_minute[i_peak]),
-        "peak_time": iso_utc(times.iloc[i_peak]),
-        "time_to_half_vulnerable": iso_utc(times.iloc[half[0]]) if half.size else None,
+        "peak_time": _iso_ns(t_ns[i_peak]),
+        "time_to_half_vulnerable": _iso_ns(t_ns[half[0]]) if half.size else None,
         "early_doubling_minutes": round(doubling, 2) if doubling else None,
         "hourly": [
-            {"time": iso_utc(r.time), "ever_infected": int(r.ever_infected), "infected": int(r.infected)}
-            for r in hourly_rows.itertuples()
+            {"time": _iso_ns(t_ns[i]), "ever_infected": int(ever[i]), "infected": int(infected[i])}
+            for i in on_hour
         ],
         "probes_total": int(ts["probes_sent"].sum()),
-        "new_infections_after_flood_start": int(after_flood["new_infections"].sum()),
+        "new_infections_after_flood_start": int(new_inf[after_flood].sum()),
         "flood_target": sc.worm.flood_target,
         "flood_packets_total": int(flood_rows.sum()),
         "flood_peak_packets_per_s": float(flood_pps.max()),
