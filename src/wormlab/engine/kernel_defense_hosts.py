@@ -22,8 +22,22 @@ from wormlab.engine import kernel_defense as kd
 from wormlab.engine.draws import below
 from wormlab.engine.fenwick import fen_add
 from wormlab.engine.kernel_defense import C_NTRIG, C_SLOTS, C_STATUS, C_TRIG, F_HTYPE
-from wormlab.engine.kernel_hosts import _leave_infected, host_transitions_plain, move_at, move_plain
-from wormlab.engine.records import INFECTED, OFFLINE, PATCHED, R_PATCHES, STATE_MASK, SUSCEPTIBLE
+from wormlab.engine.kernel_hosts import (
+    _leave_infected,
+    host_counts,
+    host_moves,
+    move_at,
+    move_plain,
+)
+from wormlab.engine.records import (
+    INFECTED,
+    OFFLINE,
+    PATCHED,
+    R_PATCHES,
+    R_REBOOTS,
+    STATE_MASK,
+    SUSCEPTIBLE,
+)
 
 
 @njit(cache=True, inline="always")
@@ -39,15 +53,17 @@ def host_step(rng, k, row, reboot_p, patch_p, offline_p, uniform_rate, order, bn
     s = ctl[C_SLOTS + kd.S_PATCH]
     campaign = s >= 0 and k >= ctl[C_TRIG + s] and bnd[2] > 0
     scheduled = 0.0 if campaign else patch_p  # once the campaign runs, one draw serves both
-    if reboot_k > 0.0 or scheduled > 0.0:
-        host_transitions_plain(rng, k, row, reboot_k, scheduled, 0.0, uniform_rate, order, bnd, state,
-                               infection, rate, fen, rec)
+    n_reboot, n_patch, _ = host_counts(rng, reboot_k, scheduled, 0.0, bnd)
+    if n_reboot + n_patch > 0:  # the moves' call (arrays counted) only in steps with moves
+        host_moves(rng, n_reboot, n_patch, 0, k, uniform_rate, order, bnd, state, infection, rate, fen)
+        rec[row, R_REBOOTS] += n_reboot
+        rec[row, R_PATCHES] += n_patch
     if campaign:
         rec[row, R_PATCHES] += _patch_campaign_plain(rng, k, uniform_rate, order, bnd, state, infection,
                                                      rate, fen, fpar, ever, host_type, ctl, patch_p)
-    if offline_p > 0.0:
-        host_transitions_plain(rng, k, row, 0.0, 0.0, offline_p, uniform_rate, order, bnd, state,
-                               infection, rate, fen, rec)
+    _, _, n_off = host_counts(rng, 0.0, 0.0, offline_p, bnd)
+    if n_off > 0:
+        host_moves(rng, 0, 0, n_off, k, uniform_rate, order, bnd, state, infection, rate, fen)
 
 
 @njit(cache=True)

@@ -149,19 +149,6 @@ def host_counts(rng, reboot_p, patch_p, offline_p, bnd):
     return n_reboot, n_patch, n_offline
 
 
-@njit(cache=True)
-def host_transitions_plain(rng, k, row, reboot_p, patch_p, offline_p, uniform_rate, order, bnd, state,
-                           infection, rate, fen, rec):
-    """Steps 2-4 for runs without host defences or a per-host index, given arrays only (a tuple
-    of arrays costs an atomic reference count per array at every call)."""
-    n_reboot, n_patch, n_offline = host_counts(rng, reboot_p, patch_p, offline_p, bnd)
-    if n_reboot + n_patch + n_offline > 0:
-        host_moves(rng, n_reboot, n_patch, n_offline, k, uniform_rate, order, bnd, state, infection,
-                   rate, fen)
-        rec[row, R_REBOOTS] += n_reboot
-        rec[row, R_PATCHES] += n_patch
-
-
 @njit(cache=True, inline="always")  # inlined: passing the defence tuple by value each step is dear
 def host_transitions(rng, k, row, reboot_p, patch_p, offline_p, uniform_rate, order, bnd, state,
                      infection, rate, fen, rec, defense, local):
