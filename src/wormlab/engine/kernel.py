@@ -199,63 +199,50 @@ def _infect_batch(rng, k, hits, s_start, uniform_rate, total_rate, order, bnd, s
 
 
 @njit(cache=True)
-def _infect_local(rng, k, row, dt_eff, s_start, uniform_rate, total_rate, share_any, region_any,
-                  order, bnd, state, infection, rate, fen, jbuf, sbuf, defense, local):
-    """One step of local-preference scanning: sample every class's hits, then infect.
+def _local_hits(rng, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate, total_rate, order, bnd,
+                state, rate, fen, jbuf, sbuf, strains_on, grp, csh, cmax, natb, lsh, rmaxlv, blk, lp, lo,
+                e1, e2, lfen, nblk):
+    """Fill (jbuf, sbuf) with this step's hits on susceptible hosts (targets, sources), the counts
+    given (``jbuf`` has room for them); returns how many were kept (a /8 or /16 hit on a block
+    emptied up to floating-point residue is dropped).
 
-    Hits of the "anywhere" class pick a uniform susceptible host of the public space, the /8 and
-    /16 classes pick one in the source's block (``scan_local.sample_local_hits``). All are drawn
-    from the state at the start of the step; distinct targets are infected, each by one of its
-    hits chosen uniformly (the first in a random order of probes). With strains (competing
-    worms, NAT; ``engine/strains.py``) the "anywhere" rate is per group, hosts behind NAT are not
-    its targets, and a new host takes its source's worm. Returns (new infections, first
-    infections, blocked, hits) and the (possibly grown) buffers.
+    Hits of the "anywhere" class pick a uniform susceptible host of the public space (with
+    strains, hosts behind NAT are not its targets, and a source is accepted in proportion to its
+    group's "anywhere" share); the /8 and /16 classes pick one in the source's block
+    (``scan_local.level_hits``). All see the state at the start of the step.
     """
-    multi = local.strains
-    s_pub = s_start
-    if multi and local.natb >= 0:  # hosts behind NAT: out of reach of "anywhere" probes
-        s_pub -= local.e1[0, local.natb] - local.lo[0, local.natb]
-    any_rate = local.arate[0] if multi else share_any * total_rate / region_any
-    hits_any = 0
-    if any_rate > 1e-12 and s_pub > 0:
-        hits_any = rng.poisson(any_rate * dt_eff * s_pub)
-    if hits_any > jbuf.shape[0]:
-        jbuf = np.empty(2 * hits_any, dtype=np.int64)
-        sbuf = np.empty(2 * hits_any, dtype=np.int64)
     old_lo = s_start
     n_old = bnd[2] - old_lo
     for i in range(hits_any):
-        h = order[rng.integers(0, s_start)]
-        if multi and local.natb >= 0:
-            while local.blk[0, h] == local.natb:
-                h = order[rng.integers(0, s_start)]
+        h = order[below(rng, s_start)]
+        if strains_on and natb >= 0:
+            while blk[0, h] == natb:
+                h = order[below(rng, s_start)]
         jbuf[i] = h
         while True:
             if uniform_rate > 0.0:
-                src = order[old_lo + rng.integers(0, n_old)]
+                src = order[old_lo + below(rng, n_old)]
             else:
                 src = _pick_source(rng, fen, total_rate, state)
-            if not multi or strains.accept_anywhere(rng, src, local, rate):
+            if not strains_on or strains.accept_anywhere(rng, src, grp, csh, cmax):
                 break
         sbuf[i] = src
-    m, jbuf, sbuf = scan_local.sample_local_hits(rng, dt_eff, local, rate, jbuf, sbuf, hits_any)
-    hits = m
-    if m == 0:
-        return 0, 0, 0, 0, jbuf, sbuf
-    # thinning by defences, one coin per hit; key = target << 32 | hit index, sorted in place
-    kept = 0
-    blocked = 0
-    for i in range(m):
-        if defense.active and not kernel_defense.accept_hit(rng, k, sbuf[i], jbuf[i], defense):
-            blocked += 1
-            continue
-        jbuf[kept] = (jbuf[i] << 32) | i
-        kept += 1
+    m = scan_local.level_hits(rng, 0, hits0, tot0, rate, strains_on, grp, lsh, rmaxlv, lp, lo, e1, e2,
+                              lfen, nblk, jbuf, sbuf, hits_any)
+    return scan_local.level_hits(rng, 1, hits1, tot1, rate, strains_on, grp, lsh, rmaxlv, lp, lo, e1, e2,
+                                 lfen, nblk, jbuf, sbuf, m)
+
+
+@njit(cache=True)
+def _local_pairs(rng, kept, state, jbuf, sbuf):
+    """The distinct targets among the ``kept`` hits in (jbuf, sbuf), each with one of its hits'
+    sources chosen uniformly (the first in a random order of probes), written to ``jbuf`` as
+    target << 32 | source; returns their number."""
+    for i in range(kept):  # key = target << 32 | hit index, sorted in place
+        jbuf[i] = (jbuf[i] << 32) | i
     keys = jbuf[:kept]
     keys.sort()
-    nw = local.wcount.shape[0]
-    new = 0
-    first = 0
+    n = 0
     i = 0
     while i < kept:
         h = keys[i] >> 32
@@ -264,23 +251,56 @@ def _infect_local(rng, k, row, dt_eff, s_start, uniform_rate, total_rate, share_
             i += 1
         if state[h] & STATE_MASK != SUSCEPTIBLE:
             continue
-        pick = g0 if i - g0 == 1 else g0 + rng.integers(0, i - g0)
-        src = sbuf[keys[pick] & 0xFFFFFFFF]
-        w = 0
-        if multi:
-            w = (local.grp[src] >> 1) & 7
-            strains.take(h, w, local, rate)
-        if infect_at(local.pos[h], k + 1, src, order, bnd, state, infection, local, rate):
-            first += 1
-            if multi:
-                strains.mark_first(h, local)
-                local.wrec[row, 2 * nw + w] += 1
-        new += 1
-        if multi:
-            local.wrec[row, nw + w] += 1
-        if uniform_rate <= 0.0:
-            fen_add(fen, h, rate[h])
-    return new, first, blocked, hits, jbuf, sbuf
+        pick = g0 if i - g0 == 1 else g0 + below(rng, i - g0)
+        jbuf[n] = (h << 32) | sbuf[keys[pick] & 0xFFFFFFFF]  # (n <= g0: that key is read already)
+        n += 1
+    return n
+
+
+@njit(cache=True)
+def _infect_local(rng, k, row, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate, total_rate,
+                  order, bnd, state, infection, rate, fen, jbuf, sbuf, pos, strains_on, grp, csh, cmax,
+                  natb, locg, lsh, rmaxlv, wcount, arate, wrates, wrec, blk, lp, li, lo, e1, e2, rsum,
+                  weight, lfen, nblk):
+    """One step of local-preference scanning with hits to apply, and no defence on the path:
+    sample every class's hits, then infect. Returns (new infections, first infections, hits).
+
+    One call per step with hits, given the arrays of ``LocalIndex`` one by one (Numba counts a
+    reference to every array of a tuple handed to a function, atomically; at one call per state
+    change that was most of the cost of these runs). The infections are one batch of moves
+    (``scan_local.moves``).
+    """
+    m = _local_hits(rng, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate, total_rate, order,
+                    bnd, state, rate, fen, jbuf, sbuf, strains_on, grp, csh, cmax, natb, lsh, rmaxlv, blk,
+                    lp, lo, e1, e2, lfen, nblk)
+    new = _local_pairs(rng, m, state, jbuf, sbuf)
+    first = scan_local.moves(k, row, new, jbuf, 0, 0, 0, jbuf, -1, 0, uniform_rate, order, bnd, state,
+                             infection, rate, fen, pos, True, strains_on, grp, csh, locg, lsh, wcount, arate,
+                             wrates, wrec, blk, lp, li, lo, e1, e2, rsum, weight, lfen, nblk)
+    return new, first, m
+
+
+@njit(cache=True)
+def _infect_local_defended(rng, k, row, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate,
+                           total_rate, order, bnd, state, infection, rate, fen, jbuf, sbuf, defense, local):
+    """``_infect_local`` with defences on the path: each hit is dropped or kept by one coin
+    (``kernel_defense.accept_hit``) before the infections. Returns (new, first, blocked, hits)."""
+    L = local
+    m = _local_hits(rng, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate, total_rate, order,
+                    bnd, state, rate, fen, jbuf, sbuf, L.strains, L.grp, L.csh, L.cmax, L.natb, L.lsh,
+                    L.rmaxlv, L.blk, L.lp, L.lo, L.e1, L.e2, L.fen, L.nblk)
+    kept = 0
+    for i in range(m):
+        if kernel_defense.accept_hit(rng, k, sbuf[i], jbuf[i], defense):
+            jbuf[kept] = jbuf[i]
+            sbuf[kept] = sbuf[i]
+            kept += 1
+    new = _local_pairs(rng, kept, state, jbuf, sbuf)
+    first = scan_local.moves(k, row, new, jbuf, 0, 0, 0, jbuf, -1, 0, uniform_rate, order, bnd, state,
+                             infection, rate, fen, L.pos, True, L.strains, L.grp, L.csh, L.locg, L.lsh,
+                             L.wcount, L.arate, L.wrates, L.wrec, L.blk, L.lp, L.li, L.lo, L.e1, L.e2, L.rsum,
+                             L.weight, L.fen, L.nblk)
+    return new, first, m - kept, m
 
 
 @njit(cache=True)
@@ -378,11 +398,37 @@ def run_steps(
                 new, first, blocked, hits_s, jbuf = scan_walk.step(
                     rng, k, dt_eff, total_rate, order, bnd, state, infection, rate, fen,
                     uniform_rate, defense, local, scan, lam, jbuf)
-            elif local.active:
-                new, first, blocked, hits_s, jbuf, sbuf = _infect_local(
-                    rng, k, row, dt_eff, s_start, uniform_rate, total_rate, share_any, region_any,
-                    order, bnd, state, infection, rate, fen, jbuf, sbuf, defense, local)
-                any_rate = local.arate[0] if local.strains else share_any * total_rate / region_any
+            elif local.active:  # the counts drawn here, the hits applied only in steps with some
+                multi = local.strains
+                s_pub = s_start
+                if multi and local.natb >= 0:  # hosts behind NAT: out of reach of "anywhere" probes
+                    s_pub -= local.e1[0, local.natb] - local.lo[0, local.natb]
+                any_rate = local.arate[0] if multi else share_any * total_rate / region_any
+                hits_any = 0
+                if any_rate > 1e-12 and s_pub > 0:
+                    hits_any = rng.poisson(any_rate * dt_eff * s_pub)
+                hits0, tot0, hits1, tot1 = scan_local.level_counts(rng, dt_eff, local.rmaxlv, local.region,
+                                                                   local.fen, local.nblk)
+                hits_s = hits_any + hits0 + hits1
+                new = 0
+                first = 0
+                blocked = 0
+                if hits_s > 0:
+                    if hits_s > jbuf.shape[0]:
+                        jbuf = np.empty(2 * hits_s, dtype=np.int64)
+                        sbuf = np.empty(2 * hits_s, dtype=np.int64)
+                    if defense.active:
+                        new, first, blocked, hits_s = _infect_local_defended(
+                            rng, k, row, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate,
+                            total_rate, order, bnd, state, infection, rate, fen, jbuf, sbuf, defense, local)
+                    else:
+                        new, first, hits_s = _infect_local(
+                            rng, k, row, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate,
+                            total_rate, order, bnd, state, infection, rate, fen, jbuf, sbuf, local.pos,
+                            multi, local.grp, local.csh, local.cmax, local.natb, local.locg, local.lsh,
+                            local.rmaxlv, local.wcount, local.arate, local.wrates, local.wrec, local.blk,
+                            local.lp, local.li, local.lo, local.e1, local.e2, local.rsum, local.weight,
+                            local.fen, local.nblk)
                 busy = any_rate * dt_eff * (online - s_start)
                 lam[LAM_BUSY] += busy
                 lam[LAM_DEAD] += max(mean - busy - hits_s, 0.0)
@@ -491,6 +537,22 @@ def run_steps(
             kdh.host_step(rng, k, row, reboot_p, patch_p[k], offline_p, uniform_rate, order, bnd, state,
                           infection, rate, fen, rec, defense.ctl, defense.fpar, defense.ever,
                           defense.host_type, defense.marks)
+        elif local.active and not defense.host_active:  # as plain_hosts, keeping the block index
+            n_reboot, n_patch, n_offline = kernel_hosts.host_counts(rng, reboot_p, patch_p[k], offline_p,
+                                                                    bnd)
+            if n_reboot + n_patch + n_offline > 0:
+                n_moves = n_reboot + n_patch + n_offline
+                if n_moves > jbuf.shape[0]:
+                    jbuf = np.empty(2 * n_moves, dtype=np.int64)
+                    sbuf = np.empty(2 * n_moves, dtype=np.int64)
+                kernel_hosts.host_offsets(rng, n_reboot, n_patch, n_offline, bnd, jbuf)
+                scan_local.moves(k, row, 0, jbuf, n_reboot, n_patch, n_offline, jbuf, -1, 0, uniform_rate,
+                                 order, bnd, state, infection, rate, fen, local.pos, True, local.strains,
+                                 local.grp, local.csh, local.locg, local.lsh, local.wcount, local.arate,
+                                 local.wrates, local.wrec, local.blk, local.lp, local.li, local.lo,
+                                 local.e1, local.e2, local.rsum, local.weight, local.fen, local.nblk)
+                rec[row, R_REBOOTS] += n_reboot
+                rec[row, R_PATCHES] += n_patch
         elif reboot_p > 0.0 or patch_p[k] > 0.0 or offline_p > 0.0 or defense.host_active:
             # (the guard matters: entering the host step costs ~200 ns even when it does nothing)
             kernel_hosts.host_transitions(rng, k, row, reboot_p, patch_p[k], offline_p, uniform_rate,

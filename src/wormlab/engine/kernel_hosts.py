@@ -36,37 +36,18 @@ def move_at(j, to_state, order, bnd, state, local, rate):
     Each crossing of a segment boundary is one swap with the boundary element, so a host's
     position is always known from the sampling. Runs whose ``local.pos`` has one entry per host
     (local preference, and the event-driven strategies of ``scan_events``) keep that inverse index
-    up to date; only local-preference runs keep the per-block index (``scan_local.on_move``).
+    up to date (``scan_local.moves``, which also keeps the per-block index of local preference).
+    Hot loops of those runs hand ``scan_local.moves`` a whole batch of moves instead.
     """
+    if local.pos.shape[0] != state.shape[0]:  # no inverse index (uniform scanning)
+        return move_plain(j, to_state, order, bnd, state)
     h = order[j]
-    s0 = state[h] & STATE_MASK
-    s = s0
-    track = local.pos.shape[0] == state.shape[0]  # the inverse index is kept (not for uniform)
-    while s < to_state:
-        last = bnd[s + 1] - 1
-        other = order[last]
-        order[j] = other
-        order[last] = h
-        if track:
-            local.pos[other] = j
-        j = last
-        bnd[s + 1] -= 1
-        s += 1
-    while s > to_state:
-        first = bnd[s]
-        other = order[first]
-        order[j] = other
-        order[first] = h
-        if track:
-            local.pos[other] = j
-        j = first
-        bnd[s] += 1
-        s -= 1
-    state[h] = (state[h] & EVER_BIT) | to_state
-    if track:
-        local.pos[h] = j
-    if local.active:
-        scan_local.on_move(h, s0, to_state, local, rate)
+    nb = local.nblk  # (stand-ins of the right types for the arrays that only batches of moves use)
+    scan_local.moves(0, 0, 0, nb, 0, 0, 0, nb, j, to_state, 1.0, order, bnd, state, local.blk,
+                     rate, rate, local.pos, local.active, local.strains, local.grp, local.csh, local.locg,
+                     local.lsh, local.wcount, local.arate, local.wrates, local.wrec, local.blk, local.lp,
+                     local.li, local.lo, local.e1, local.e2, local.rsum, local.weight, local.fen,
+                     local.nblk)
     return h
 
 
@@ -147,6 +128,21 @@ def host_counts(rng, reboot_p, patch_p, offline_p, bnd):
     if offline_p > 0.0 and bnd[3] > 0:
         n_offline = rng.binomial(bnd[3], offline_p)
     return n_reboot, n_patch, n_offline
+
+
+@njit(cache=True, inline="always")
+def host_offsets(rng, n_reboot, n_patch, n_offline, bnd, buf):
+    """The draws of ``host_moves``, made in advance into ``buf`` (which has room): the i-th reboot
+    is at offset below(I - i) from the start of the infected segment, which shrinks by one per
+    reboot; the i-th patch at below(S + I - i), the i-th host going offline at below(S + I + P - i)
+    (reboots keep S + I, patches keep S + I + P). The same law as drawing move by move."""
+    n_i = bnd[2] - bnd[1]
+    for i in range(n_reboot):
+        buf[i] = below(rng, n_i - i)
+    for i in range(n_patch):
+        buf[n_reboot + i] = below(rng, bnd[2] - i)
+    for i in range(n_offline):
+        buf[n_reboot + n_patch + i] = below(rng, bnd[3] - i)
 
 
 @njit(cache=True, inline="always")  # inlined: passing the defence tuple by value each step is dear

@@ -13,15 +13,21 @@ Summed over infected hosts that is sum_b R_b * S_b / 2^16, with R_b the summed *
 A hit then picks a block in proportion to R_b * S_b, a uniform susceptible host of the block and
 a source among the block's infected hosts in proportion to its local rate (uniform pick, accepted
 with probability local rate / its maximum; after many refusals an exact linear pick). Every state
-change goes through ``on_move`` (called by ``kernel_hosts.move_at`` when ``local.active``), so the
-work stays proportional to the number of state changes, as for uniform scanning.
+change goes through ``moves`` (a step's infections, a step's reboots, patches and hosts going
+offline, or one move from ``kernel_hosts.move_at``), so the work stays proportional to the number
+of state changes, as for uniform scanning.
+
+Speed: Numba counts a reference to each array handed to a function (two atomic operations per
+array, per call, also for inlined functions), and to every array of a namedtuple such as
+``LocalIndex``. So the hot code takes the arrays one by one, and is called once per step with
+work, never once per hit or per move.
 
 *Strains* (competing worms, hosts behind NAT; ``engine/strains.py`` builds them): each host has a
 group ``grp`` = 2 x its worm + 1 if behind NAT, and the shares are per group (``lsh``: local rate
 per unit rate and level; ``csh``: "anywhere" hit rate per unit rate and per address of the public
 space). A host of a worm without local classes (uniform scanning) sits in the "other" segment of
-the block index while infected. ``on_move`` also keeps per-worm infected counts and the summed
-"anywhere" rate; ``kernel._infect_local`` draws the anywhere class from them.
+the block index while infected. ``moves`` also keeps per-worm infected counts and the summed
+"anywhere" rate; ``kernel._local_hits`` draws the anywhere class from them.
 """
 
 from __future__ import annotations
@@ -31,8 +37,9 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from wormlab.engine.fenwick import fen_add, fen_find, fen_total
-from wormlab.engine.records import INFECTED
+from wormlab.engine.draws import below
+from wormlab.engine.fenwick import fen_add
+from wormlab.engine.records import EVER_BIT, INFECTED, OFFLINE, PATCHED, STATE_MASK, SUSCEPTIBLE
 
 LocalIndex = namedtuple(
     "LocalIndex",
@@ -105,59 +112,194 @@ def _seg(state_code, local_scanner):
 
 
 @njit(cache=True, inline="always")
-def on_move(h, old_state, new_state, local, rate):
-    """Keep the per-block segments, R_b and block weights in step with a host's state change."""
-    g = local.grp[h] & 15 if local.strains else 0
-    if local.strains and (old_state == INFECTED) != (new_state == INFECTED):
-        w = g >> 1
-        r = rate[h] * local.csh[g]  # (grp: bit 0 behind NAT, bits 1-3 worm; strains.py)
-        if old_state == INFECTED:
-            local.wcount[w] -= 1
-            local.arate[0] -= r
+def fen_add_row(fen, lv, n, b, delta):
+    """``fenwick.fen_add`` on row ``lv`` (a tree over ``n`` blocks) of a 2-D array: a row view
+    would be one more reference to count at every call."""
+    i = b + 1
+    while i <= n:
+        fen[lv, i] += delta
+        i += i & (-i)
+
+
+@njit(cache=True, inline="always")
+def fen_total_row(fen, lv, n):
+    """``fenwick.fen_total`` on row ``lv`` of a 2-D array."""
+    s = 0.0
+    i = n
+    while i > 0:
+        s += fen[lv, i]
+        i -= i & (-i)
+    return s
+
+
+@njit(cache=True, inline="always")
+def fen_find_row(fen, lv, n, target):
+    """``fenwick.fen_find`` on row ``lv`` of a 2-D array."""
+    idx = 0
+    bit = 1
+    while bit * 2 <= n:
+        bit *= 2
+    while bit > 0:
+        nxt = idx + bit
+        if nxt <= n and fen[lv, nxt] <= target:
+            idx = nxt
+            target -= fen[lv, nxt]
+        bit //= 2
+    return idx if idx < n else n - 1
+
+
+@njit(cache=True)
+def moves(k, row, n_inf, pairs, n_reboot, n_patch, n_offline, offsets, j_one, to_one,
+          uniform_rate, order, bnd, state, infection, rate, fen, pos, active, strains, grp, csh, locg, lsh,
+          wcount, arate, wrates, wrec, blk, lp, li, lo, e1, e2, rsum, weight, lfen, nblk):
+    """A batch of state changes in a run that keeps the inverse index ``pos`` (and, when
+    ``active``, the per-block index of local preference); returns the number of first infections.
+
+    In this order: ``n_inf`` infections at the end of step ``k`` (``pairs``: target << 32 |
+    source, the targets susceptible; with strains a host takes its source's worm and rate); ``n_reboot``,
+    ``n_patch``, ``n_offline`` hosts drawn uniformly as in ``kernel_hosts.host_moves``, the draws
+    given as ``offsets`` (``kernel_hosts.host_offsets``); then, if
+    ``j_one`` >= 0, the host at position ``j_one`` of ``order`` moves to state ``to_one`` (the
+    single moves of ``kernel_hosts.move_at``). A move is one swap per segment boundary crossed in
+    ``order`` and in the host's /8 and /16 blocks (segments susceptible | infected | other).
+
+    The move is written out in this one loop, not called per move: Numba counts a reference to
+    every array handed to a function, even an inlined one, with two atomic operations each, which
+    cost more than the move itself. So callers hand over a step's moves at once.
+    """
+    nw = wcount.shape[0]
+    n_host = n_reboot + n_patch + n_offline
+    total = n_inf + n_host + (1 if j_one >= 0 else 0)
+    first_inf = 0
+    for i in range(total):
+        w = 0
+        if i < n_inf:
+            h = pairs[i] >> 32
+            src = pairs[i] & 0xFFFFFFFF
+            j = pos[h]
+            to_state = INFECTED
+            if strains:  # the host takes its source's worm (its first worm's bits stay)
+                w = (grp[src] >> 1) & 7
+                old = grp[h]
+                grp[h] = (old & 0xF0) | (2 * w) | (old & 1)
+                rate[h] = wrates[w, h]
         else:
-            local.wcount[w] += 1
-            local.arate[0] += r
-    loc = local.locg[g]
-    a = _seg(old_state, loc)
-    z = _seg(new_state, loc)
-    if a == z:
-        return
-    for lv in range(2):
-        b = local.blk[lv, h]
-        lp = local.lp[lv]
-        li = local.li[lv]
-        if a == 1:
-            local.rsum[lv, b] -= rate[h] * local.lsh[g, lv]
-        if z == 1:
-            local.rsum[lv, b] += rate[h] * local.lsh[g, lv]
-        # move across the local segment boundaries (e1: end of susceptible, e2: end of infected)
-        j = li[h]
-        if a < z:
-            for s in range(a, z):
-                bound = local.e1 if s == 0 else local.e2
-                last = bound[lv, b] - 1
-                other = lp[last]
-                lp[j] = other
-                li[other] = j
-                lp[last] = h  # (the next boundary may be this same slot)
-                j = last
-                bound[lv, b] = last
-        else:
-            for s in range(a, z, -1):
-                bound = local.e1 if s == 1 else local.e2
-                first = bound[lv, b]
-                other = lp[first]
-                lp[j] = other
-                li[other] = j
-                lp[first] = h
-                j = first
-                bound[lv, b] = first + 1
-        li[h] = j
-        w = local.rsum[lv, b] * (local.e1[lv, b] - local.lo[lv, b])
-        if w < 1e-9:
-            w = 0.0
-        fen_add(local.fen[lv, : local.nblk[lv] + 1], b, w - local.weight[lv, b])
-        local.weight[lv, b] = w
+            m = i - n_inf
+            if m < n_reboot:
+                j = bnd[1] + offsets[m]
+                to_state = SUSCEPTIBLE
+            elif m < n_reboot + n_patch:
+                j = offsets[m]
+                to_state = PATCHED
+            elif m < n_host:
+                j = offsets[m]
+                to_state = OFFLINE
+            else:
+                j = j_one
+                to_state = to_one
+            h = order[j]
+            if m < n_host and state[h] & STATE_MASK == INFECTED:  # stops at the end of step k
+                infection[h, 2] = k + 1
+                if uniform_rate <= 0.0:
+                    fen_add(fen, h, -rate[h])
+        # the move in ``order``
+        s0 = state[h] & STATE_MASK
+        s = s0
+        while s < to_state:
+            last = bnd[s + 1] - 1
+            other = order[last]
+            order[j] = other
+            order[last] = h
+            pos[other] = j
+            j = last
+            bnd[s + 1] -= 1
+            s += 1
+        while s > to_state:
+            first = bnd[s]
+            other = order[first]
+            order[j] = other
+            order[first] = h
+            pos[other] = j
+            j = first
+            bnd[s] += 1
+            s -= 1
+        state[h] = (state[h] & EVER_BIT) | to_state
+        pos[h] = j
+        if i < n_inf:
+            if state[h] & EVER_BIT == 0:
+                state[h] |= EVER_BIT
+                infection[h, 0] = k + 1
+                infection[h, 1] = src
+                first_inf += 1
+                if strains:  # keep the first infection's worm in bits 4-7
+                    g1 = grp[h]
+                    grp[h] = 0x80 | (((g1 >> 1) & 7) << 4) | (g1 & 15)
+                    wrec[row, 2 * nw + w] += 1
+            if strains:
+                wrec[row, nw + w] += 1
+            if uniform_rate <= 0.0:
+                fen_add(fen, h, rate[h])
+        if not active:
+            continue
+        # the block index: per-worm counts, R_b, the segments of both levels, block weights
+        g = grp[h] & 15 if strains else 0
+        if strains and (s0 == INFECTED) != (to_state == INFECTED):
+            r = rate[h] * csh[g]  # (grp: bit 0 behind NAT, bits 1-3 worm; strains.py)
+            if s0 == INFECTED:
+                wcount[g >> 1] -= 1
+                arate[0] -= r
+            else:
+                wcount[g >> 1] += 1
+                arate[0] += r
+        a = _seg(s0, locg[g])
+        z = _seg(to_state, locg[g])
+        if a == z:
+            continue
+        for lv in range(2):
+            b = blk[lv, h]
+            if a == 1:
+                rsum[lv, b] -= rate[h] * lsh[g, lv]
+            if z == 1:
+                rsum[lv, b] += rate[h] * lsh[g, lv]
+            # across the block's segment boundaries (e1: end of susceptible, e2: end of infected)
+            jl = li[lv, h]
+            if a < z:
+                for sg in range(a, z):
+                    if sg == 0:
+                        last = e1[lv, b] - 1
+                        e1[lv, b] = last
+                    else:
+                        last = e2[lv, b] - 1
+                        e2[lv, b] = last
+                    other = lp[lv, last]
+                    lp[lv, jl] = other
+                    li[lv, other] = jl
+                    lp[lv, last] = h  # (the next boundary may be this same slot)
+                    jl = last
+            else:
+                for sg in range(a, z, -1):
+                    if sg == 1:
+                        first = e1[lv, b]
+                        e1[lv, b] = first + 1
+                    else:
+                        first = e2[lv, b]
+                        e2[lv, b] = first + 1
+                    other = lp[lv, first]
+                    lp[lv, jl] = other
+                    li[lv, other] = jl
+                    lp[lv, first] = h
+                    jl = first
+            li[lv, h] = jl
+            wb = rsum[lv, b] * (e1[lv, b] - lo[lv, b])
+            if wb < 1e-9:
+                wb = 0.0
+            t = b + 1  # fen_add_row, written out
+            d = wb - weight[lv, b]
+            while t <= nblk[lv]:
+                lfen[lv, t] += d
+                t += t & (-t)
+            weight[lv, b] = wb
+    return first_inf
 
 
 @njit(cache=True)
@@ -172,69 +314,64 @@ def on_rate_change(h, delta, local):
         b = local.blk[lv, h]
         local.rsum[lv, b] += delta * local.lsh[g, lv]
         w = local.rsum[lv, b] * (local.e1[lv, b] - local.lo[lv, b])
-        fen_add(local.fen[lv, : local.nblk[lv] + 1], b, w - local.weight[lv, b])
+        fen_add_row(local.fen, lv, local.nblk[lv], b, w - local.weight[lv, b])
         local.weight[lv, b] = w
 
 
-@njit(cache=True)
-def _pick_in_block_source(rng, local, lv, b, rate):
+@njit(cache=True, inline="always")
+def _pick_in_block_source(rng, lv, b, rate, strains, grp, lsh, rmaxlv, lp, e1, e2):
     """An infected host of block b, in proportion to its local rate (uniform pick, then accepted
     with probability local rate / its maximum; after 1000 refusals an exact linear pick, so the
     law stays exact however uneven the rates)."""
-    lo = local.e1[lv, b]
-    n_inf = local.e2[lv, b] - lo
-    top = local.rmaxlv[lv]
+    lo = e1[lv, b]
+    n_inf = e2[lv, b] - lo
+    top = rmaxlv[lv]
     for _ in range(1000):
-        h = local.lp[lv, lo + rng.integers(0, n_inf)]
-        g = local.grp[h] & 15 if local.strains else 0
-        r = rate[h] * local.lsh[g, lv]
+        h = lp[lv, lo + below(rng, n_inf)]
+        r = rate[h] * lsh[grp[h] & 15 if strains else 0, lv]
         if r >= top or rng.random() * top < r:
             return h
     total = 0.0
     for i in range(lo, lo + n_inf):
-        h = local.lp[lv, i]
-        total += rate[h] * local.lsh[local.grp[h] & 15 if local.strains else 0, lv]
+        h = lp[lv, i]
+        total += rate[h] * lsh[grp[h] & 15 if strains else 0, lv]
     u = rng.random() * total
     for i in range(lo, lo + n_inf):
-        h = local.lp[lv, i]
-        u -= rate[h] * local.lsh[local.grp[h] & 15 if local.strains else 0, lv]
+        h = lp[lv, i]
+        u -= rate[h] * lsh[grp[h] & 15 if strains else 0, lv]
         if u < 0.0:
             return h
-    return local.lp[lv, lo + n_inf - 1]
+    return lp[lv, lo + n_inf - 1]
 
 
-@njit(cache=True)
-def _grow(buf, need):
-    out = np.empty(max(2 * need, 1024), dtype=buf.dtype)
-    out[: buf.shape[0]] = buf
-    return out
+@njit(cache=True, inline="always")
+def level_counts(rng, dt_s, rmaxlv, region, fen, nblk):
+    """This step's numbers of hits of the /8 and /16 classes on susceptible hosts, and the block
+    weight totals they are drawn against: (hits /8, total /8, hits /16, total /16)."""
+    hits0, hits1, tot0, tot1 = 0, 0, 0.0, 0.0
+    if rmaxlv[0] > 0.0:
+        tot0 = fen_total_row(fen, 0, nblk[0])
+        if tot0 > 0.0:
+            hits0 = rng.poisson(dt_s * tot0 / region[0])
+    if rmaxlv[1] > 0.0:
+        tot1 = fen_total_row(fen, 1, nblk[1])
+        if tot1 > 0.0:
+            hits1 = rng.poisson(dt_s * tot1 / region[1])
+    return hits0, tot0, hits1, tot1
 
 
-@njit(cache=True)
-def sample_local_hits(rng, dt_s, local, rate, jbuf, sbuf, m):
-    """Append this step's hits on susceptible hosts from the /8 and /16 classes to (jbuf, sbuf).
-
-    ``jbuf`` gets target hosts, ``sbuf`` their sources; ``m`` is the number already there.
-    Nothing is modified, so every hit sees the state at the start of the step. Returns the new
-    count and the buffers (grown when needed).
-    """
-    for lv in range(2):
-        if local.rmaxlv[lv] <= 0.0:
-            continue
-        tree = local.fen[lv, : local.nblk[lv] + 1]  # a prefix of a Fenwick array is a tree too
-        total = fen_total(tree)
-        if total <= 0.0:
-            continue
-        hits = rng.poisson(dt_s * total / local.region[lv])
-        if m + hits > jbuf.shape[0]:
-            jbuf = _grow(jbuf, m + hits)
-            sbuf = _grow(sbuf, m + hits)
-        for _ in range(hits):
-            b = fen_find(tree, rng.random() * total)
-            s_count = local.e1[lv, b] - local.lo[lv, b]
-            if s_count <= 0 or local.e2[lv, b] - local.e1[lv, b] <= 0:
-                continue  # floating-point residue of an emptied block
-            jbuf[m] = local.lp[lv, local.lo[lv, b] + rng.integers(0, s_count)]
-            sbuf[m] = _pick_in_block_source(rng, local, lv, b, rate)
-            m += 1
-    return m, jbuf, sbuf
+@njit(cache=True, inline="always")
+def level_hits(rng, lv, hits, total, rate, strains, grp, lsh, rmaxlv, lp, lo, e1, e2, fen, nblk, jbuf,
+               sbuf, m):
+    """Append ``hits`` hits of level ``lv`` (0: /8, 1: /16) to (jbuf, sbuf) from position ``m``,
+    which must have room: targets, and sources in the target's block. Nothing is modified, so
+    every hit sees the state at the start of the step. Returns the new count."""
+    for _ in range(hits):
+        b = fen_find_row(fen, lv, nblk[lv], rng.random() * total)
+        s_count = e1[lv, b] - lo[lv, b]
+        if s_count <= 0 or e2[lv, b] - e1[lv, b] <= 0:
+            continue  # floating-point residue of an emptied block
+        jbuf[m] = lp[lv, lo[lv, b] + below(rng, s_count)]
+        sbuf[m] = _pick_in_block_source(rng, lv, b, rate, strains, grp, lsh, rmaxlv, lp, e1, e2)
+        m += 1
+    return m

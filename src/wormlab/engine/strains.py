@@ -112,19 +112,19 @@ def competitor_seeds(sc, n: int, main_seeds: np.ndarray, rng: np.random.Generato
 
 
 @njit(cache=True, inline="always")
-def take(h, src_worm, local, rate):
+def take(h, src_worm, grp, wrates, rate):
     """Host ``h`` (susceptible) is about to be infected by worm ``src_worm``: its group and rate
     become the worm's (the bits of its first infection's worm stay)."""
-    old = local.grp[h]
-    local.grp[h] = (old & 0xF0) | (2 * src_worm) | (old & 1)
-    rate[h] = local.wrates[src_worm, h]
+    old = grp[h]
+    grp[h] = (old & 0xF0) | (2 * src_worm) | (old & 1)
+    rate[h] = wrates[src_worm, h]
 
 
 @njit(cache=True, inline="always")
-def mark_first(h, local):
+def mark_first(h, grp):
     """The infection just made was the host's first: keep its worm in bits 4-7."""
-    g = local.grp[h]
-    local.grp[h] = 0x80 | (((g >> 1) & 7) << 4) | (g & GROUP_MASK)
+    g = grp[h]
+    grp[h] = 0x80 | (((g >> 1) & 7) << 4) | (g & GROUP_MASK)
 
 
 @njit(cache=True)
@@ -155,11 +155,11 @@ def snapshot(row, local):
 
 
 @njit(cache=True, inline="always")
-def accept_anywhere(rng, h, local, rate):
+def accept_anywhere(rng, h, grp, csh, cmax):
     """Turn a source drawn in proportion to rate into one drawn in proportion to its
     "anywhere" rate: accept with probability csh / its maximum."""
-    c = local.csh[local.grp[h] & GROUP_MASK]
-    return c >= local.cmax or rng.random() * local.cmax < c
+    c = csh[grp[h] & GROUP_MASK]
+    return c >= cmax or rng.random() * cmax < c
 
 
 def per_worm(local, worms) -> dict:
