@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from wormlab.cli import main
-from wormlab.history.validate import Check, _checks, evaluate, verdict
+from wormlab.history.validate import Check, _checks, _run_one, evaluate, verdict
 
 
 def _check(low=None, high=None, every_run=False, obs="codered-0719.peak_rate"):
@@ -108,3 +108,22 @@ def test_checks_of_scenarios_not_built_in_yet_can_measure_a_run():
     res = _fake_result(48 * 60, 280_000, "codered-2001-08-01", start="2001-08-01T00:00:00Z")
     midnight = res.timeseries["time"] == pd.Timestamp("2001-08-02T00:00:00Z")
     assert aug.metric(res) == res.timeseries.loc[midnight, "ever_infected"].item()
+
+
+def test_code_red_ii_locality_checks_tell_local_from_uniform_scanning():
+    name = "codered-ii-2001-08-04"
+    checks = _checks()[name]
+    local, _ = _run_one((name, 1, ()))
+    uniform, _ = _run_one((name, 1, ('worm.scan="uniform"',)))
+    assert all(r.passed for r in evaluate(name, checks, np.array([local])))
+    assert not any(r.passed for r in evaluate(name, checks, np.array([uniform])))
+
+
+def test_code_red_v1_linearity_check_tells_static_seed_from_uniform_scanning():
+    name = "codered-v1-2001-07-12"
+    checks = _checks()[name]
+    static, _ = _run_one((name, 1, ()))
+    assert all(r.passed for r in evaluate(name, checks, np.array([static])))
+    # the same worm with a random seed grows exponentially: neither check holds
+    uniform, _ = _run_one((name, 1, ('worm.scan="uniform"', "time.end=2001-07-12T06:00:00Z")))
+    assert not any(r.passed for r in evaluate(name, checks, np.array([uniform])))
