@@ -66,13 +66,24 @@ def _no_strains(shares: np.ndarray, region: np.ndarray, rmax: float) -> dict:
                 arate=np.zeros(1), cures=np.ones(1, dtype=np.bool_), reboot_p=0.0, natb=-1)
 
 
+def _tables(n: int, width: int) -> dict:
+    """The per-host and per-block arrays, laid out so that one state change touches few cache
+    lines: a host's blocks and places at both levels (``blk``, ``li``) share 16 bytes, and a
+    block's ``lo``, ``e1``, ``e2``, ``rsum`` and ``weight`` share one 64-byte record. Each is a
+    strided view (Numba indexes it as before); for ``width`` blocks per level."""
+    hrec = np.zeros((n, 4), dtype=np.int32)  # blk /8, blk /16, li /8, li /16
+    brec = np.zeros((2, width + 1, 8), dtype=np.int64)  # lo, e1, e2, rsum, weight (as float64)
+    fview = brec.view(np.float64)
+    return dict(blk=hrec[:, 0:2].T, li=hrec[:, 2:4].T, lo=brec[:, :, 0], e1=brec[:, :width, 1],
+                e2=brec[:, :width, 2], rsum=fview[:, :width, 3], weight=fview[:, :width, 4])
+
+
 def no_local() -> LocalIndex:
-    """The index of a run without local-preference scanning: every hook is skipped."""
-    z_i = np.zeros((2, 1), dtype=np.int64)
-    z_32 = np.zeros((2, 1), dtype=np.int32)
-    z_f = np.zeros((2, 1))
-    return LocalIndex(False, np.zeros(1, dtype=np.int32), z_32, z_32, z_32, z_i, z_i, z_i, z_f, z_f,
-                      z_f, np.zeros(2, dtype=np.int64), np.zeros(3), np.ones(3), 1.0,
+    """The index of a run without local-preference scanning: every hook is skipped (the same
+    array types as a real index, so Numba compiles the kernel once for both)."""
+    return LocalIndex(False, np.zeros(1, dtype=np.int32), lp=np.zeros((2, 1), dtype=np.int32),
+                      fen=np.zeros((2, 2)), nblk=np.zeros(2, dtype=np.int64), share=np.zeros(3),
+                      region=np.ones(3), rmax=1.0, **_tables(1, 1),
                       **_no_strains(np.zeros(3), np.ones(3), 1.0))
 
 
@@ -84,21 +95,21 @@ def build_local_index(address: np.ndarray, rate: np.ndarray, bits: int, shares: 
     shifts = [min(32 - level, bits) for level in LEVELS]
     nblk = np.array([1 << (bits - s) if bits > s else 1 for s in shifts], dtype=np.int64)
     width = int(nblk.max())
-    blk = np.stack([(address.astype(np.int64) >> s) for s in shifts]).astype(np.int32)
-    lo = np.zeros((2, width + 1), dtype=np.int64)
+    t = _tables(n, width)
+    t["blk"][:] = np.stack([(address.astype(np.int64) >> s) for s in shifts])
+    lo = t["lo"]
     for level in range(2):
-        lo[level, : nblk[level] + 1] = np.searchsorted(blk[level], np.arange(nblk[level] + 1))
+        lo[level, : nblk[level] + 1] = np.searchsorted(t["blk"][level], np.arange(nblk[level] + 1))
         lo[level, nblk[level] + 1 :] = n
-    ends = np.stack([lo[level, 1:] for level in range(2)])
+    t["e1"][:] = lo[:, 1:]
+    t["e2"][:] = lo[:, 1:]
     ident = np.tile(np.arange(n, dtype=np.int32), (2, 1))  # int32 halves the cache footprint
+    t["li"][:] = ident
     region = np.array([float(1 << shifts[0]), float(1 << shifts[1]), anywhere_region])
     share = np.asarray(shares, dtype=np.float64)
     rmax = float(rate.max()) if n else 1.0
-    return LocalIndex(
-        True, np.arange(n, dtype=np.int32), blk, ident.copy(), ident.copy(), lo,
-        ends.copy(), ends.copy(), np.zeros((2, width)), np.zeros((2, width)),
-        np.zeros((2, width + 1)), nblk, share, region, rmax, **_no_strains(share, region, rmax),
-    )
+    return LocalIndex(True, np.arange(n, dtype=np.int32), lp=ident, fen=np.zeros((2, width + 1)), nblk=nblk,
+                      share=share, region=region, rmax=rmax, **t, **_no_strains(share, region, rmax))
 
 
 @njit(cache=True, inline="always")
