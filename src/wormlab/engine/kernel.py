@@ -227,9 +227,10 @@ def _local_hits(rng, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate, 
             if not strains_on or strains.accept_anywhere(rng, src, grp, csh, cmax):
                 break
         sbuf[i] = src
-    m = scan_local.level_hits(rng, 0, hits0, tot0, rate, strains_on, grp, lsh, rmaxlv, lp, lo, e1, e2,
+    same = uniform_rate > 0.0 and not strains_on  # one rate for all: a source needs no rate test
+    m = scan_local.level_hits(rng, 0, hits0, tot0, rate, same, strains_on, grp, lsh, rmaxlv, lp, lo, e1, e2,
                               lfen, nblk, jbuf, sbuf, hits_any)
-    return scan_local.level_hits(rng, 1, hits1, tot1, rate, strains_on, grp, lsh, rmaxlv, lp, lo, e1, e2,
+    return scan_local.level_hits(rng, 1, hits1, tot1, rate, same, strains_on, grp, lsh, rmaxlv, lp, lo, e1, e2,
                                  lfen, nblk, jbuf, sbuf, m)
 
 

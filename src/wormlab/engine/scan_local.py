@@ -330,12 +330,15 @@ def on_rate_change(h, delta, local):
 
 
 @njit(cache=True, inline="always")
-def _pick_in_block_source(rng, lv, b, rate, strains, grp, lsh, rmaxlv, lp, e1, e2):
+def _pick_in_block_source(rng, lv, b, rate, same_rate, strains, grp, lsh, rmaxlv, lp, e1, e2):
     """An infected host of block b, in proportion to its local rate (uniform pick, then accepted
     with probability local rate / its maximum; after 1000 refusals an exact linear pick, so the
-    law stays exact however uneven the rates)."""
+    law stays exact however uneven the rates). With ``same_rate`` (every host scans at the same
+    rate, one worm) the uniform pick is the answer, and its rate is not read (a cache miss)."""
     lo = e1[lv, b]
     n_inf = e2[lv, b] - lo
+    if same_rate:
+        return lp[lv, lo + below(rng, n_inf)]
     top = rmaxlv[lv]
     for _ in range(1000):
         h = lp[lv, lo + below(rng, n_inf)]
@@ -372,7 +375,7 @@ def level_counts(rng, dt_s, rmaxlv, region, fen, nblk):
 
 
 @njit(cache=True, inline="always")
-def level_hits(rng, lv, hits, total, rate, strains, grp, lsh, rmaxlv, lp, lo, e1, e2, fen, nblk, jbuf,
+def level_hits(rng, lv, hits, total, rate, same_rate, strains, grp, lsh, rmaxlv, lp, lo, e1, e2, fen, nblk, jbuf,
                sbuf, m):
     """Append ``hits`` hits of level ``lv`` (0: /8, 1: /16) to (jbuf, sbuf) from position ``m``,
     which must have room: targets, and sources in the target's block. Nothing is modified, so
@@ -383,6 +386,6 @@ def level_hits(rng, lv, hits, total, rate, strains, grp, lsh, rmaxlv, lp, lo, e1
         if s_count <= 0 or e2[lv, b] - e1[lv, b] <= 0:
             continue  # floating-point residue of an emptied block
         jbuf[m] = lp[lv, lo[lv, b] + below(rng, s_count)]
-        sbuf[m] = _pick_in_block_source(rng, lv, b, rate, strains, grp, lsh, rmaxlv, lp, e1, e2)
+        sbuf[m] = _pick_in_block_source(rng, lv, b, rate, same_rate, strains, grp, lsh, rmaxlv, lp, e1, e2)
         m += 1
     return m
