@@ -495,7 +495,7 @@ def run_steps(
         if local.strains and local.reboot_p > 0.0:  # competing worms: a reboot cures some worms only
             strains.reboots(rng, k, row, uniform_rate, order, bnd, state, infection, rate, fen, rec, local)
         # 2-4. reboots, patching, going offline; 5. the flood
-        if plain_hosts:  # counts drawn here; the moves called only when there are some
+        if plain_hosts:  # no host defence, no per-host index: counts drawn, then the moves
             n_reboot, n_patch, n_offline = kernel_hosts.host_counts(rng, reboot_p, patch_p[k],
                                                                     offline_p, bnd)
             # the moves of kernel_hosts.host_moves, written out: a call per step would count
