@@ -159,14 +159,14 @@ def _worm_summary(ts: pd.DataFrame, worms: dict, row_s: float) -> dict[str, Any]
     return out
 
 
-def early_doubling_minutes(ts: pd.DataFrame, vulnerable: int) -> float | None:
-    """Doubling time of ever-infected in the early exponential phase (0.1% to 2% of hosts)."""
-    ever = ts["ever_infected"].to_numpy(dtype=float)
+def early_doubling_minutes(t_ns: np.ndarray, ever: np.ndarray, vulnerable: int) -> float | None:
+    """Doubling time of ever-infected in the early exponential phase (0.1% to 2% of hosts), from
+    row times (``_time_ns``) and ever-infected counts."""
+    ever = ever.astype(float)
     lo, hi = max(vulnerable * 0.001, 20), vulnerable * 0.02
     mask = (ever >= lo) & (ever <= hi)
     if mask.sum() < 3:
         return None
-    t_ns = _time_ns(ts)
     t_min = (t_ns[mask] - t_ns[0]) / 60e9
     slope = np.polyfit(t_min, np.log(ever[mask]), 1)[0]
     return float(math.log(2) / slope) if slope > 0 else None
@@ -196,7 +196,7 @@ def summarise(sc: Scenario, seed: int, ts: pd.DataFrame, row_s: float, wall_s: f
     flood_pps = flood_rows / row_s
     flood_start = _first_phase_time(sc, "flood")
     after_flood = t_ns > flood_start.value if flood_start is not None else np.zeros(len(t_ns), dtype=bool)
-    doubling = early_doubling_minutes(ts, v)
+    doubling = early_doubling_minutes(t_ns, ever, v)
     return {
         "scenario": sc.name,
         "seed": seed,

@@ -103,11 +103,7 @@ def host_moves(rng, n_reboot, n_patch, n_offline, k, uniform_rate, order, bnd, s
         else:
             j = below(rng, bnd[3])
             to_state = OFFLINE
-        h = order[j]
-        if state[h] & STATE_MASK == INFECTED:  # it stops being infected at the end of step k
-            infection[h, 2] = k + 1
-            if uniform_rate <= 0.0:
-                fen_add(fen, h, -rate[h])
+        _leave_infected(order[j], k, uniform_rate, state, infection, rate, fen)
         move_plain(j, to_state, order, bnd, state)
 
 
