@@ -11,9 +11,11 @@ import lzma
 import math
 import time
 import zlib
-from collections import Counter
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from wormlab.detect.log_formats import Request
 from wormlab.detect.log_reader import FileStats, LogScanner, open_binary
@@ -84,67 +86,136 @@ def iso(t: float | None) -> str:
     return f"{date}{sec // 3600:02d}:{sec // 60 % 60:02d}:{sec % 60:02d}Z"
 
 
-@dataclass
 class Report:
-    """Sightings of one scan: per source, per hour, per file."""
+    """Sightings of one scan: per source, per hour, per file.
 
-    sources: dict[str, SourceStats] = field(default_factory=dict)
-    files: list[FileStats] = field(default_factory=list)
-    sightings_per_hour: dict[int, int] = field(default_factory=dict)
-    by_variant: Counter = field(default_factory=Counter)
-    by_rule: Counter = field(default_factory=Counter)
-    sightings: int = 0
-    untimed_sightings: int = 0
-    hits_in_malformed_lines: int = 0
+    Sightings are kept as columns in file order (source, time, rule, status; a number each,
+    a missing time as NaN), and the per-source table, the timeline and the totals are computed
+    from them with NumPy when asked: a worm-heavy log has as many sources as sightings, and a
+    Python object per source cost more than finding them. ``sources`` builds the per-source
+    objects (``SourceStats``) on demand, in order of first sighting.
+    """
+
+    def __init__(self) -> None:
+        self.files: list[FileStats] = []
+        self.hits_in_malformed_lines = 0
+        self._source_ids: dict[str, int] = {}  # in order of first sighting
+        self._status_ids: dict[str, int] = {}
+        self._rule_ids: dict[str, int] = {}
+        self._rules: list[Rule] = []
+        self._src = array("q")
+        self._time = array("d")
+        self._rule = array("q")
+        self._status = array("q")
+        self._sources: dict[str, SourceStats] | None = None
+
+    def rule_index(self, rule: Rule) -> int:
+        """The number a rule's sightings are stored under."""
+        k = self._rule_ids.get(rule.id)
+        if k is None or self._rules[k] is not rule:
+            k = self._rule_ids[rule.id] = len(self._rules)
+            self._rules.append(rule)
+        return k
 
     def add(self, req: Request, rule: Rule) -> None:
-        self.sightings += 1
-        self.by_variant[rule.variant] += 1
-        self.by_rule[rule.id] += 1
-        src = self.sources.get(req.source)
-        t = req.time_s
-        if src is None:  # what SourceStats(source).add(req, rule) gives, in one step
-            self.sources[req.source] = SourceStats(req.source, t, t, 1, {rule.variant: 1},
-                                                   {rule.id: 1}, {req.status: 1},
-                                                   max(0.0, rule.confidence))
-        else:
-            src.add(req, rule)
-        if t is None:
-            self.untimed_sightings += 1
-        else:
-            hour = int(t // 3600)
-            per_hour = self.sightings_per_hour
-            per_hour[hour] = per_hour.get(hour, 0) + 1
+        self.add_columns(req.source, req.time_s, self.rule_index(rule), req.status)
+
+    def add_columns(self, source: str, time_s: float | None, rule: int, status: str) -> None:
+        """One sighting: ``rule`` as given by ``rule_index``."""
+        self._src.append(self.source_id(source))
+        self._time.append(_NAN if time_s is None else time_s)
+        self._rule.append(rule)
+        self._status.append(self.status_id(status))
+        self._sources = None
+
+    def extend_columns(self, sources: list[int], times: list[float], rules: list[int],
+                       statuses: list[int]) -> None:
+        """Many sightings at once, as numbers (``source_id``, ``status_id``, ``rule_index``;
+        NaN for no time)."""
+        self._src.extend(sources)
+        self._time.extend(times)
+        self._rule.extend(rules)
+        self._status.extend(statuses)
+        self._sources = None
+
+    def source_id(self, source: str) -> int:
+        """The number of a source (numbered in order of first sighting)."""
+        return _number(self._source_ids, source)
+
+    def status_id(self, status: str) -> int:
+        return _number(self._status_ids, status)
+
+    # --- what the columns add up to ---------------------------------------------------------
+
+    @property
+    def sightings(self) -> int:
+        return len(self._src)
+
+    @property
+    def untimed_sightings(self) -> int:
+        t = np.frombuffer(self._time, np.float64)
+        return int(np.count_nonzero(np.isnan(t)))
+
+    @property
+    def sightings_per_hour(self) -> dict[int, int]:
+        t = np.frombuffer(self._time, np.float64)
+        hours, counts = np.unique(np.floor_divide(t[~np.isnan(t)], 3600.0), return_counts=True)
+        return dict(zip(hours.astype(np.int64).tolist(), counts.tolist(), strict=True))
+
+    def _tally(self, names: list[str]) -> dict[str, int]:
+        """Sightings per rule name (variant or id), most first, ties in order of first
+        sighting (``Counter.most_common``)."""
+        r = np.frombuffer(self._rule, np.int64)
+        if r.size == 0:
+            return {}
+        firsts: dict[str, int] = {}
+        counts: dict[str, int] = {}
+        per_rule = np.bincount(r, minlength=len(self._rules))
+        first_at = np.full(len(self._rules), r.size, np.int64)
+        np.minimum.at(first_at, r, np.arange(r.size))
+        for k in np.argsort(first_at, kind="stable").tolist():
+            if per_rule[k]:
+                name = names[k]
+                firsts.setdefault(name, int(first_at[k]))
+                counts[name] = counts.get(name, 0) + int(per_rule[k])
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], firsts[kv[0]])))
+
+    @property
+    def by_variant(self) -> dict[str, int]:
+        return self._tally([r.variant for r in self._rules])
+
+    @property
+    def by_rule(self) -> dict[str, int]:
+        return self._tally([r.id for r in self._rules])
+
+    def _per_source(self) -> _PerSource:
+        return _PerSource(self)
+
+    @property
+    def sources(self) -> dict[str, SourceStats]:
+        """One ``SourceStats`` per source, in order of first sighting."""
+        if self._sources is None:
+            self._sources = self._per_source().stats()
+        return self._sources
 
     def source_rows(self) -> list[dict]:
         """One dict per source, earliest first (sources without a time last)."""
-        rows = []
-        ordered = sorted(self.sources.values(),
-                         key=lambda s: (s.first_s is None, s.first_s or 0.0, s.source))
-        for s in ordered:
-            rows.append({
-                "source": s.source,
-                "variants": ";".join(_by_count(s.variants)),
-                "rules": ";".join(_by_count(s.rules)),
-                "confidence": s.confidence,
-                "first_seen": iso(s.first_s),
-                "last_seen": iso(s.last_s),
-                "count": s.count,
-                "statuses": _statuses(s.statuses),
-            })
-        return rows
+        return self._per_source().rows()
 
     def timeline_rows(self) -> list[dict]:
         """Per UTC hour: sightings, sources first seen that hour, and cumulative unique sources."""
-        new_per_hour = Counter(math.floor(s.first_s / 3600) for s in self.sources.values()
-                               if s.first_s is not None)
-        hours = sorted(set(self.sightings_per_hour) | set(new_per_hour))
+        per_hour = self.sightings_per_hour
+        first = self._per_source().first
+        first = first[~np.isnan(first)]
+        hours, counts = np.unique(np.floor(first / 3600.0), return_counts=True)
+        new_per_hour = dict(zip(hours.astype(np.int64).tolist(), counts.tolist(), strict=True))
+        hours = sorted(set(per_hour) | set(new_per_hour))
         if not hours:
             return []
         rows, cumulative = [], 0
         for h in range(hours[0], hours[-1] + 1):
             cumulative += new_per_hour.get(h, 0)
-            rows.append({"hour": iso(h * 3600.0), "sightings": self.sightings_per_hour.get(h, 0),
+            rows.append({"hour": iso(h * 3600.0), "sightings": per_hour.get(h, 0),
                          "new_sources": new_per_hour.get(h, 0), "unique_sources": cumulative})
         return rows
 
@@ -157,9 +228,9 @@ class Report:
             "sightings": self.sightings,
             "untimed_sightings": self.untimed_sightings,
             "hits_in_malformed_lines": self.hits_in_malformed_lines,
-            "sources": len(self.sources),
-            "by_variant": dict(self.by_variant.most_common()),
-            "by_rule": dict(self.by_rule.most_common()),
+            "sources": len(self._source_ids),
+            "by_variant": self.by_variant,
+            "by_rule": self.by_rule,
         }
 
     def to_dict(self) -> dict:
@@ -169,6 +240,151 @@ class Report:
             "sources": self.source_rows(),
             "timeline": self.timeline_rows(),
         }
+
+
+_NAN = float("nan")
+
+
+def _number(ids: dict[str, int], key: str) -> int:
+    """The number of ``key`` in ``ids``, a new one (the next) when it is not there yet."""
+    n = ids.get(key)
+    if n is None:
+        n = ids[key] = len(ids)
+    return n
+
+
+class _PerSource:
+    """The columns of a report grouped by source (sources numbered in order of first sighting).
+
+    Most sources have one rule and one status: their names are read from arrays. A source with
+    several is tallied in Python from its own sightings, in file order, as ``SourceStats.add``
+    would (ties in order of first sighting).
+    """
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        src = np.frombuffer(report._src, np.int64)
+        self.names = list(report._source_ids)
+        n = len(self.names)
+        self.order = np.argsort(src, kind="stable")  # each source's sightings, in file order
+        counts = np.bincount(src, minlength=n)
+        self.count = counts
+        self.lo = np.zeros(n, np.int64)
+        np.cumsum(counts[:-1], out=self.lo[1:])
+        t = np.frombuffer(report._time, np.float64)[self.order]
+        rule = np.frombuffer(report._rule, np.int64)[self.order]
+        status = np.frombuffer(report._status, np.int64)[self.order]
+        self.t, self.rule, self.status = t, rule, status
+        if n == 0:
+            self.first = self.last = np.zeros(0)
+            self.conf = np.zeros(0)
+            self.mixed = np.zeros(0, bool)
+            return
+        with np.errstate(invalid="ignore"):
+            self.first = np.fmin.reduceat(t, self.lo)
+            self.last = np.fmax.reduceat(t, self.lo)
+        confs = np.array([r.confidence for r in report._rules] or [0.0], np.float64)
+        self.conf = np.maximum(np.maximum.reduceat(confs[rule], self.lo), 0.0)
+        # sources whose sightings do not all share the first one's rule and status
+        change = np.zeros(t.size, bool)
+        change[1:] = (rule[1:] != rule[:-1]) | (status[1:] != status[:-1])
+        change[self.lo] = False
+        self.mixed = np.zeros(n, bool)
+        self.mixed[np.searchsorted(self.lo, np.flatnonzero(change), side="right") - 1] = True
+
+    def _tallies(self, i: int) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+        """(variants, rules, statuses) of source ``i``, counted in file order."""
+        rules = self.report._rules
+        statuses = list(self.report._status_ids)
+        v: dict[str, int] = {}
+        r: dict[str, int] = {}
+        s: dict[str, int] = {}
+        lo = int(self.lo[i])
+        hi = lo + int(self.count[i])
+        for k, st in zip(self.rule[lo:hi].tolist(), self.status[lo:hi].tolist(), strict=True):
+            rule = rules[k]
+            v[rule.variant] = v.get(rule.variant, 0) + 1
+            r[rule.id] = r.get(rule.id, 0) + 1
+            name = statuses[st]
+            s[name] = s.get(name, 0) + 1
+        return v, r, s
+
+    def _single(self) -> tuple[list[str], list[str], list[str]]:
+        """Per source, the first sighting's variant, rule id and status."""
+        rules = self.report._rules
+        statuses = list(self.report._status_ids)
+        k = self.rule[self.lo].tolist()
+        st = self.status[self.lo].tolist()
+        return ([rules[j].variant for j in k], [rules[j].id for j in k], [statuses[j] for j in st])
+
+    def stats(self) -> dict[str, SourceStats]:
+        out = {}
+        variants, rule_ids, statuses = self._single()
+        first = [None if math.isnan(x) else x for x in self.first.tolist()]
+        last = [None if math.isnan(x) else x for x in self.last.tolist()]
+        mixed = self.mixed.tolist()
+        for i, (name, n, conf) in enumerate(zip(self.names, self.count.tolist(),
+                                                 self.conf.tolist(), strict=True)):
+            if mixed[i]:
+                v, r, s = self._tallies(i)
+            else:
+                v, r, s = {variants[i]: n}, {rule_ids[i]: n}, {statuses[i]: n}
+            out[name] = SourceStats(name, first[i], last[i], n, v, r, s, conf)
+        return out
+
+    def rows(self) -> list[dict]:
+        n = len(self.names)
+        if n == 0:
+            return []
+        names = self.names
+        untimed = np.isnan(self.first)
+        order = np.lexsort((_name_ranks(names), np.where(untimed, 0.0, self.first), untimed))
+        variants, rule_ids, statuses = self._single()
+        counts = self.count.tolist()
+        for i in np.flatnonzero(self.mixed).tolist():
+            v, r, s = self._tallies(i)
+            variants[i] = ";".join(_by_count(v))
+            rule_ids[i] = ";".join(_by_count(r))
+            statuses[i] = _statuses(s)
+        for i in np.flatnonzero(~self.mixed).tolist():
+            statuses[i] = f"{statuses[i]}:{counts[i]}"
+        first, last = iso_many(self.first), iso_many(self.last)
+        conf = self.conf.tolist()
+        return [{"source": names[i], "variants": variants[i], "rules": rule_ids[i],
+                 "confidence": conf[i], "first_seen": first[i], "last_seen": last[i],
+                 "count": counts[i], "statuses": statuses[i]} for i in order.tolist()]
+
+
+def _name_ranks(names: list[str]) -> np.ndarray:
+    """Each name's rank in Python's string order (NumPy's when no name ends in NUL, which
+    fixed-width NumPy strings would drop)."""
+    if any(s.endswith("\x00") for s in names):
+        ranked = sorted(range(len(names)), key=names.__getitem__)
+    else:
+        ranked = np.argsort(np.array(names), kind="stable")
+    ranks = np.empty(len(names), np.int64)
+    ranks[ranked] = np.arange(len(names))
+    return ranks
+
+
+def iso_many(times: np.ndarray) -> list[str]:
+    """``iso`` of each of ``times`` (NaN for none), by NumPy for years 1000-9999."""
+    out: list[str] = ["-"] * times.size
+    ok = ~np.isnan(times)
+    sec = np.floor(np.where(ok, times, 0.0))
+    plain = ok & (sec >= _YEAR_1000) & (sec < _YEAR_10000)
+    idx = np.flatnonzero(plain)
+    if idx.size:
+        text = np.datetime_as_string(sec[idx].astype(np.int64).astype("datetime64[s]"))
+        for i, s in zip(idx.tolist(), text.tolist(), strict=True):
+            out[i] = s + "Z"
+    for i in np.flatnonzero(ok & ~plain).tolist():
+        out[i] = iso(float(times[i]))
+    return out
+
+
+_YEAR_1000 = -30610224000.0  # 1000-01-01T00:00:00Z
+_YEAR_10000 = 253402300800.0  # 10000-01-01T00:00:00Z
 
 
 def file_dict(f: FileStats) -> dict:
