@@ -183,6 +183,11 @@ def _kernel_flags(chunk: bytes, mode: int, anchors: tuple[bytes, ...], columns: 
     return lines, {int(r[0]): int(r[3]) for r in flagged}
 
 
+def _sure(kind: int) -> bool:
+    """A sure candidate: parsed by the scanner or not."""
+    return kind in (scankernel.CANDIDATE, scankernel.PARSED)
+
+
 @pytest.mark.parametrize("name", ["common", "combined"])
 @FUZZ
 @given(data=st.data())
@@ -200,8 +205,48 @@ def test_compiled_scanner_proves_only_lines_the_parser_accepts(name, data) -> No
         held = any(a in ln.rstrip(b"\r").lower() for a in anchors)
         if i not in flagged and ln:
             assert not held and parser.well_formed(ln.rstrip(b"\r")), ln
-        elif flagged.get(i) == scankernel.CANDIDATE:
+        elif _sure(flagged.get(i, 0)):
             assert held, ln
+
+
+_BRACKETS = [ln.replace(b"[19/Jul/2001:10:00:01 -0700]", t) for ln in POOL[1:2] for t in (
+    b"[19/Jul/2001:10:00:01]", b"[[x]", b"[19/Jul/2001:10:00:01 -0700 [a]", b"[ ]")]
+
+
+@pytest.mark.parametrize("name", ["common", "combined"])
+@FUZZ
+@given(data=st.data())
+def test_compiled_scanner_parses_as_the_regex_does(name, data) -> None:
+    """A line the scanner parses (kind PARSED) is a sure candidate the parser accepts, and its
+    fields (host, time, request, status) are the regular expression's."""
+    from wormlab.detect.log_formats import _match_clf, parse_clf_time
+
+    lines = data.draw(st.lists(_edited(POOL + _BRACKETS) | st.sampled_from(_BRACKETS),
+                               min_size=1, max_size=12))
+    mode = scankernel.COMBINED if name == "combined" else scankernel.COMMON
+    anchors = tuple(a.encode() for a in RULES.anchors)
+    chunk = b"\n".join(lines) + b"\n"
+    a = np.frombuffer(chunk, np.uint8)
+    args = (scankernel.byte_table(anchors, mode), *scankernel.anchor_arrays(anchors),
+            scankernel.LOWER)
+    flagged = scankernel.scan_block(a, 0, mode, 0, *args)[3]
+    parser = ClfParser(name)
+    parsed = 0
+    for i, start, end, kind, host_end, t0, t1, r0, r1, code in flagged.tolist():
+        line = lines[i]
+        assert chunk[start:end] == line
+        if kind != scankernel.PARSED:
+            continue
+        parsed += 1
+        req = parser.parse(line)
+        m, request = _match_clf(line)
+        assert req is not None and any(x in line.lower() for x in anchors), line
+        assert chunk[start:host_end] == m.group(1) and chunk[t0:t1] == m.group(2)
+        assert chunk[r0:r1] == request
+        assert ("-" if code < 0 else f"{code:03d}") == req.status
+        assert parse_clf_time(chunk[t0:t1]) == req.time_s
+    if all(ln in POOL for ln in lines):
+        assert parsed == sum(any(x in ln.lower() for x in anchors) for ln in lines)
 
 
 @FUZZ
@@ -239,7 +284,7 @@ def test_compiled_anchor_search_is_exact(anchors, lines) -> None:
         held = any(a in ln.rstrip(b"\r").lower() for a in anchors)
         if held:
             assert i in flagged, (ln, anchors)
-        if flagged.get(i) == scankernel.CANDIDATE:
+        if _sure(flagged.get(i, 0)):
             assert held, (ln, anchors)
 
 

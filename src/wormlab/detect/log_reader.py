@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 import numpy as np
 
@@ -96,6 +96,20 @@ def open_binary(path: str) -> BinaryIO:
 
 class Overlong(bytes):
     """What ``iter_chunks`` yields for a line over MAX_LINE_BYTES: its first bytes only."""
+
+
+# what the compiled scanner says of a line it parsed (Apache/nginx): scankernel.scan_block
+PARSED = 2
+
+
+class Parsed(NamedTuple):
+    """Candidate lines the compiled scanner parsed itself (Apache/nginx shape proved, so the
+    format's regular expression accepts them): ``rows`` of ``scankernel.scan_block``'s flagged
+    table, in file order, with the fields' offsets into ``chunk`` (valid until the next item
+    of the scan is asked for)."""
+
+    chunk: memoryview
+    rows: np.ndarray
 
 
 def iter_chunks(stream: BinaryIO, stats: FileStats, buffers: int = 2) -> Iterator[bytes]:
@@ -221,8 +235,10 @@ class LogScanner:
         # the compiled scanner finds anchors by their first two bytes (rules ensure two or more)
         self.pairs = bool(self.anchors) and all(len(a) >= 2 for a in self.anchors)
 
-    def scan(self, path: str, stats: FileStats) -> Iterator[tuple[Request | None, bytes]]:
-        """Yield (request, raw line) per candidate line; request is None when it is malformed."""
+    def scan(self, path: str,
+             stats: FileStats) -> Iterator[tuple[Request | None, bytes] | Parsed]:
+        """Yield (request, raw line) per candidate line, request None when it is malformed, or
+        ``Parsed`` runs of candidate lines the compiled scanner parsed, in file order."""
         stream = open_binary(path)
         try:
             items = iter_chunks(stream, stats, self.workers + 2)  # chunks in flight, + 1
@@ -300,7 +316,7 @@ class LogScanner:
         return len(parser.fields) if isinstance(parser, IisParser) else 0
 
     def _compiled(self, chunks: Iterator[bytes], parser: ClfParser | IisParser,
-                  stats: FileStats) -> Iterator[tuple[Request | None, bytes]]:
+                  stats: FileStats) -> Iterator[tuple[Request | None, bytes] | Parsed]:
         """Chunks through the compiled scanner (scankernel.py), on ``workers`` threads."""
         if self.workers == 1:
             for chunk in chunks:
@@ -322,7 +338,7 @@ class LogScanner:
                 yield from self._flagged(*pending.popleft(), parser, stats)
 
     def _flagged(self, chunk: bytes, job: tuple | None, parser: ClfParser | IisParser,
-                 stats: FileStats) -> Iterator[tuple[Request | None, bytes]]:
+                 stats: FileStats) -> Iterator[tuple[Request | None, bytes] | Parsed]:
         """Count a chunk's lines and judge the ones the compiled scanner flags, in order.
 
         ``job`` is (column count assumed, future) of a scan started ahead; it is redone here
@@ -349,13 +365,22 @@ class LogScanner:
             base = stats.lines
             stats.lines += lines
             stats.blank += blank
-            for i, start, end, sure in flagged.tolist():
-                if sure:  # holds an anchor, not blank, no directive, no CR to strip
+            done = 0  # rows before this are handled; runs of parsed lines go out whole
+            for r in np.flatnonzero(flagged[:, 3] != PARSED).tolist():
+                if r > done:
+                    stats.parsed_candidates += r - done
+                    yield Parsed(chunk, flagged[done:r])
+                done = r + 1
+                i, start, end, kind = flagged[r, :4].tolist()
+                if kind:  # holds an anchor, not blank, no directive, no CR to strip
                     yield self._candidate(bytes(chunk[start:end]), base + i + 1, parser, stats)
                     continue
                 hit = self._judge(bytes(chunk[start:end]), base + i + 1, parser, stats)
                 if hit is not None:
                     yield hit
+            if done < flagged.shape[0]:
+                stats.parsed_candidates += flagged.shape[0] - done
+                yield Parsed(chunk, flagged[done:])
 
     def _vector(self, chunk: bytes, parser: ClfParser | IisParser,
                 stats: FileStats) -> Iterator[tuple[Request | None, bytes]]:

@@ -31,7 +31,8 @@ from numba import njit
 
 COMMON, COMBINED, IIS = 0, 1, 2
 _ANCHOR, _NEWLINE, _BACKSLASH, _SPACE, _ODD_SPACE, _QUOTE, _CLOSE = 1, 2, 4, 8, 16, 32, 64
-CANDIDATE = 1
+CANDIDATE, PARSED = 1, 2
+ROW = 10  # columns of a flagged row
 _QUOTES = 6  # quote positions kept per line: request, referer and agent
 
 
@@ -109,47 +110,55 @@ def _digit(c):
 
 
 @njit(cache=True, nogil=True)
-def _clf_ok(buf, s, end, combined, close, quotes, nq):
+def _clf_shape(buf, s, end, combined, close, quotes, nq):
     """The Apache/nginx shape of line ``buf[s:end]`` (see the module docstring), given the
-    positions of its first ``]`` and of its first quotes (``nq`` of them)."""
+    positions of its first ``]`` and of its first quotes (``nq`` of them): the position of the
+    first space (the host's end) and of the ``[`` before the time when the line has it, else
+    (-1, -1)."""
     if close < 0 or nq < 2 or quotes[0] != close + 2 or buf[close + 1] != 32:
-        return False
+        return -1, -1
     j = s
+    host_end = -1
     for _ in range(3):  # host ident user: before the first "]", so none holds one
         t = j
         while buf[j] > 32:
             j += 1
         if j == t or buf[j] != 32:
-            return False
+            return -1, -1
+        if host_end < 0:
+            host_end = j
         j += 1
     if buf[j] != 91 or j + 1 >= close:  # "[", then a time of at least one byte
-        return False
+        return -1, -1
+    bracket = j
     j = quotes[1] + 1  # after the request
     if j + 3 >= end or buf[j] != 32:
-        return False
+        return -1, -1
     j += 1
     if buf[j] == 45:
         j += 1
     elif j + 3 < end and _digit(buf[j]) and _digit(buf[j + 1]) and _digit(buf[j + 2]):
         j += 3
     else:
-        return False
+        return -1, -1
     if j + 1 >= end or buf[j] != 32:
-        return False
+        return -1, -1
     j += 1
     c = buf[j]
     if not combined:
-        return c == 45 or _digit(c)
+        return (host_end, bracket) if c == 45 or _digit(c) else (-1, -1)
     if c == 45:
         j += 1
     elif _digit(c):
         while j < end and _digit(buf[j]):
             j += 1
     else:
-        return False
+        return -1, -1
     # ' "referer" "agent"': the next four quotes
-    return (nq >= _QUOTES and quotes[2] == j + 1 and buf[j] == 32
-            and quotes[4] == quotes[3] + 2 and buf[quotes[3] + 1] == 32)
+    if (nq >= _QUOTES and quotes[2] == j + 1 and buf[j] == 32
+            and quotes[4] == quotes[3] + 2 and buf[quotes[3] + 1] == 32):
+        return host_end, bracket
+    return -1, -1
 
 
 @njit(cache=True, nogil=True)
@@ -157,13 +166,17 @@ def scan_block(buf, lo, mode, nfields, table, anc, lens, lower):
     """Scan the lines of ``buf`` (which ends with a newline) from offset ``lo``.
 
     Returns (offset where it stopped, lines, empty lines, flagged): ``flagged`` rows are
-    (line index from ``lo``, start, end, kind) of the lines that need the per-line code; kind
-    CANDIDATE is a line that surely holds an anchor and is neither blank, nor a directive, nor
-    ends in CR (so the per-line code need not search it again), 0 any other. In IIS mode the
-    scan stops after the first directive line (flagged as the last row).
+    (line index from ``lo``, start, end, kind, then five fields) of the lines that need the
+    per-line code. Kind CANDIDATE is a line that surely holds an anchor and is neither blank,
+    nor a directive, nor ends in CR (so the per-line code need not search it again); PARSED
+    is such a line whose Apache/nginx shape the scan proved too, so the format's regular
+    expression accepts it, and its fields are: host end (the host is ``start:host end``),
+    time start and end (inside the brackets), request start and end (inside the quotes), and
+    the status (-1 for ``-``); 0 any other line. In IIS mode the scan stops after the first
+    directive line (flagged as the last row).
     """
     n = buf.size
-    out = np.empty((1024, 4), np.int64)
+    out = np.empty((1024, ROW), np.int64)
     quotes = np.empty(_QUOTES, np.int64)
     k = 0
     lines = 0
@@ -208,21 +221,35 @@ def scan_block(buf, lo, mode, nfields, table, anc, lens, lower):
             continue
         directive = mode == IIS and buf[s] == 35
         need = flags != 0 or directive
-        if not need:
-            if mode == IIS:
-                need = buf[s] == 32 or spaces + 1 != nfields
-            else:
-                need = not _clf_ok(buf, s, end, mode == COMBINED, close, quotes, nq)
+        host_end = bracket = -1
+        if mode != IIS and (flags == 0 or flags == _ANCHOR):
+            host_end, bracket = _clf_shape(buf, s, end, mode == COMBINED, close, quotes, nq)
+            need = flags != 0 or host_end < 0
+        elif not need:
+            need = buf[s] == 32 or spaces + 1 != nfields
         if need:
             if k == out.shape[0]:
-                grown = np.empty((2 * k, 4), np.int64)
+                grown = np.empty((2 * k, ROW), np.int64)
                 grown[:k] = out
                 out = grown
             out[k, 0] = lines - 1
             out[k, 1] = s
             out[k, 2] = end
             sure = flags & _ANCHOR and buf[s] > 32 and buf[end - 1] != 13 and not directive
-            out[k, 3] = CANDIDATE if sure else 0
+            kind = 0
+            if sure:
+                kind = CANDIDATE
+                if host_end >= 0 and buf[end - 1] != 13:
+                    kind = PARSED
+                    out[k, 4] = host_end
+                    out[k, 5] = bracket + 1
+                    out[k, 6] = close
+                    out[k, 7] = quotes[0] + 1
+                    out[k, 8] = quotes[1]
+                    j = quotes[1] + 2
+                    out[k, 9] = -1 if buf[j] == 45 else (
+                        (buf[j] - 48) * 100 + (buf[j + 1] - 48) * 10 + buf[j + 2] - 48)
+            out[k, 3] = kind
             k += 1
         if directive:
             break

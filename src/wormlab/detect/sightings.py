@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from wormlab.detect.log_formats import Request
-from wormlab.detect.log_reader import FileStats, LogScanner, open_binary
+from wormlab.detect.log_formats import Request, parse_clf_time, split_request
+from wormlab.detect.log_reader import FileStats, LogScanner, Parsed, open_binary
 from wormlab.detect.pcap_reader import is_capture, scan_capture
 from wormlab.detect.signatures import Rule, RuleSet
 
@@ -412,6 +412,59 @@ def _looks_like_capture(path: str) -> bool:
     return is_capture(head)
 
 
+class _ParsedLines:
+    """Sightings from the candidate lines the compiled scanner parsed (``log_reader.Parsed``):
+    what ``ClfParser.parse`` and ``RuleSet.match`` give for them, read from the fields'
+    offsets, with the answers for a request, a source and a status remembered by their bytes
+    (a worm repeats one request; a source comes back)."""
+
+    def __init__(self, report: Report, rules: RuleSet) -> None:
+        self.report, self.rules = report, rules
+        self.requests: dict[bytes, int] = {}  # request -> rule number, -1 for none
+        self.sources: dict[bytes, int] = {}
+        self.statuses: dict[int, int] = {}
+
+    def _rule(self, request: bytes) -> int:
+        rule = self.rules.match(split_request(request.decode("utf-8", "backslashreplace"))[1])
+        if len(self.requests) >= 65536:
+            self.requests.clear()
+        k = self.requests[request] = -1 if rule is None else self.report.rule_index(rule)
+        return k
+
+    def _source(self, host: bytes) -> int:
+        if len(self.sources) >= 1 << 20:
+            self.sources.clear()
+        k = self.sources[host] = self.report.source_id(host.decode("utf-8", "backslashreplace"))
+        return k
+
+    def _status(self, code: int) -> int:
+        k = self.statuses[code] = self.report.status_id("-" if code < 0 else f"{code:03d}")
+        return k
+
+    def add(self, chunk: memoryview, rows: np.ndarray) -> None:
+        requests, sources, statuses = self.requests, self.sources, self.statuses
+        srcs: list[int] = []
+        times: list[float] = []
+        rules: list[int] = []
+        codes: list[int] = []
+        for start, host_end, t0, t1, r0, r1, code in rows[:, (1, 4, 5, 6, 7, 8, 9)].tolist():
+            request = bytes(chunk[r0:r1])
+            k = requests.get(request)
+            if k is None:
+                k = self._rule(request)
+            if k < 0:
+                continue
+            host = bytes(chunk[start:host_end])
+            sid = sources.get(host)
+            srcs.append(self._source(host) if sid is None else sid)
+            t = parse_clf_time(bytes(chunk[t0:t1]))
+            times.append(_NAN if t is None else t)
+            rules.append(k)
+            st = statuses.get(code)
+            codes.append(self._status(code) if st is None else st)
+        self.report.extend_columns(srcs, times, rules, codes)
+
+
 def scan_inputs(paths: Iterable[str], rules: RuleSet, fmt: str = "auto",
                 workers: int = 1) -> Report:
     """Read every input (``-`` is stdin) and aggregate the sightings of ``rules``.
@@ -420,6 +473,7 @@ def scan_inputs(paths: Iterable[str], rules: RuleSet, fmt: str = "auto",
     """
     report = Report()
     scanner = LogScanner(rules.anchors, fmt, workers)
+    parsed = _ParsedLines(report, rules)
     for path in paths:
         stats = FileStats(path)
         report.files.append(stats)
@@ -429,7 +483,11 @@ def scan_inputs(paths: Iterable[str], rules: RuleSet, fmt: str = "auto",
                 if rule is not None:
                     report.add(req, rule)
             continue
-        for req, raw in scanner.scan(path, stats):
+        for item in scanner.scan(path, stats):
+            if type(item) is Parsed:
+                parsed.add(*item)
+                continue
+            req, raw = item
             if req is None:
                 if rules.match(raw.decode("utf-8", "backslashreplace")) is not None:
                     report.hits_in_malformed_lines += 1
