@@ -71,6 +71,7 @@ from wormlab.engine.records import (
     STATE_MASK,
     SUSCEPTIBLE,
 )
+from wormlab.engine.unmanaged import unmanaged
 
 
 @njit(cache=True)
@@ -351,6 +352,17 @@ def run_steps(
     static seed and sequential in ``scan_walk``, hit-list and permutation in ``scan_hitlist``.
     """
     n_hosts = state.shape[0]
+    # views that Numba does not reference-count (engine/unmanaged.py): simulate holds the arrays
+    order, bnd, state, infection, rate = unmanaged(order), unmanaged(bnd), unmanaged(state), \
+        unmanaged(infection), unmanaged(rate)
+    fen, rec, ever = unmanaged(fen), unmanaged(rec), unmanaged(ever)
+    d = defense  # its arrays read once, here: each read from the tuple is counted too
+    d_trig, d_slot, d_kind = unmanaged(d.trig_start), unmanaged(d.path_slot), unmanaged(d.path_kind)
+    d_react, d_cross, d_as = unmanaged(d.path_reaction), unmanaged(d.crosses), unmanaged(d.host_as)
+    d_ing, d_egr, d_org = unmanaged(d.org_ingress), unmanaged(d.org_egress), unmanaged(d.host_org)
+    d_guard, d_span, d_ctl = unmanaged(d.host_guard), unmanaged(d.org_span), unmanaged(d.ctl)
+    d_fpar, d_ever, d_type, d_marks = unmanaged(d.fpar), unmanaged(d.ever), unmanaged(d.host_type), \
+        unmanaged(d.marks)
     jbuf = np.empty(1024, dtype=np.int64)
     sbuf = np.empty(1024, dtype=np.int64)
     lam = np.zeros(3)  # pooled Poisson means this row: LAM_DEAD, LAM_BUSY, LAM_FLOOD
@@ -447,10 +459,8 @@ def run_steps(
                     if defense.active:
                         new, first, blocked = _infect_batch(
                             rng, k, hits_s, s_start, uniform_rate, total_rate, order, bnd, state,
-                            infection, fen, jbuf, defense.trig_start, defense.path_slot,
-                            defense.path_kind, defense.path_reaction, defense.crosses, defense.host_as,
-                            defense.org_ingress, defense.org_egress, defense.host_org, defense.host_guard,
-                            defense.org_span)
+                            infection, fen, jbuf, d_trig, d_slot, d_kind, d_react, d_cross, d_as, d_ing,
+                            d_egr, d_org, d_guard, d_span)
                     else:
                         # No defence on the path: with no coin per hit, a hit's source is
                         # independent of its target, so it is drawn only for the distinct
@@ -536,8 +546,7 @@ def run_steps(
                 rec[row, R_PATCHES] += n_patch
         elif plain_defended:  # the same with host defences, given their arrays one by one
             kdh.host_step(rng, k, row, reboot_p, patch_p[k], offline_p, uniform_rate, order, bnd, state,
-                          infection, rate, fen, rec, defense.ctl, defense.fpar, defense.ever,
-                          defense.host_type, defense.marks)
+                          infection, rate, fen, rec, d_ctl, d_fpar, d_ever, d_type, d_marks)
         elif local.active and not defense.host_active:  # as plain_hosts, keeping the block index
             n_reboot, n_patch, n_offline = kernel_hosts.host_counts(rng, reboot_p, patch_p[k], offline_p,
                                                                     bnd)
