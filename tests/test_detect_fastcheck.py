@@ -402,3 +402,24 @@ def test_without_the_compiled_scanner_the_numpy_checks_do_all(tmp_path, monkeypa
         report = scan_inputs([str(path)], RULES, "combined", 2)
     assert log_reader._compiled_state is False
     assert report.files[0].malformed == 3 and report.sightings == 6
+
+
+def test_the_logs_command_loads_numba_without_blas_and_reports_the_same(tmp_path) -> None:
+    """The ``logs`` command loads the compiled scanner without importing scipy.linalg (Numba's
+    BLAS check), and reports what the library reports; scipy.linalg still imports after."""
+    import json
+    import subprocess
+    import sys
+
+    path = tmp_path / "a.log"
+    path.write_text(("\n".join(GOOD_COMBINED + ["junk", ""]) + "\n") * 20)
+    code = ("import sys; from wormlab.detect import log_reader; "
+            "log_reader.COMPILED_MIN_BYTES = 0; from wormlab.cli import main; "
+            "rc = main(['logs', sys.argv[1], '--json', '--workers', '2']); "
+            "assert log_reader._compiled_state and 'scipy.linalg' not in sys.modules; "
+            "import scipy.linalg; sys.exit(rc)")
+    proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == json.loads(json.dumps(
+        scan_inputs([str(path)], RULES, "auto", 1).to_dict()))

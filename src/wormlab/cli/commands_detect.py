@@ -20,7 +20,10 @@ _WORKERS = typer.Option(2, "--workers", min=1,
 
 
 def _rules(signatures: list[Path] | None):
+    from wormlab.detect import log_reader
     from wormlab.detect.signatures import load_ruleset
+
+    log_reader.LEAN_NUMBA = True  # this process compiles no linear algebra
 
     return load_ruleset(list(signatures or []))
 
