@@ -60,7 +60,7 @@ C_STATUS, C_SLOTS, C_NTRIG, C_TRIG = 0, 4, 8, 16  # trig_start, trig_cond, trig_
 # ctl[C_NEXT]: the next step at which the shutdown starts or ends or throttling starts (NEVER while
 # none is due); ctl[C_MINCOND]: the lowest infected count that fires a pending condition trigger.
 C_NEXT, C_MINCOND = 9, 10
-F_HTYPE = 8  # fpar: params[0:8], then patch_h_type
+F_HTYPE = 8  # fpar: params[0:8], patch_h_type, e^-patch_h_type, e^-P_PATCH_H_MAX, e^-P_PATCH_H_MIN
 N_SCRATCH = 256
 
 
@@ -91,9 +91,13 @@ def empty_arrays(**given) -> DefenseArrays:
         base[name] = ctl[at:at + size]
     _due(ctl)
     n_h = len(base["patch_h_type"])
-    fpar = np.zeros(F_HTYPE + n_h)
-    fpar[:F_HTYPE], fpar[F_HTYPE:] = base["params"], base["patch_h_type"]
-    base["params"], base["patch_h_type"] = fpar[:F_HTYPE], fpar[F_HTYPE:]
+    fpar = np.zeros(F_HTYPE + 2 * n_h + 2)
+    fpar[:F_HTYPE], fpar[F_HTYPE:F_HTYPE + n_h] = base["params"], base["patch_h_type"]
+    # e^-h per type, then for the largest and the smallest hazard: the patch campaign's
+    # probabilities are then products with this step's e^-awareness, one exp a step
+    fpar[F_HTYPE + n_h:F_HTYPE + 2 * n_h] = np.exp(-fpar[F_HTYPE:F_HTYPE + n_h])
+    fpar[-2:] = np.exp(-fpar[[P_PATCH_H_MAX, P_PATCH_H_MIN]])
+    base["params"], base["patch_h_type"] = fpar[:F_HTYPE], fpar[F_HTYPE:F_HTYPE + n_h]
     n = max(len(base["shut_mark"]), len(base["throttled"]))
     marks = np.zeros(2 * n, dtype=np.uint8)
     for i, name in enumerate(("shut_mark", "throttled")):

@@ -208,8 +208,10 @@ def _patch_picks(rng, k, uniform_rate, order, bnd, state, infection, rate, fen, 
     repeats: a handful a step, so no set and no allocation); only an unusually large draw
     allocates."""
     aware = fpar[kd.P_AWARE_H] * ever[0] / state.shape[0]
-    keep_s = 1.0 - patch_p
-    p_max = 1.0 - keep_s * np.exp(-(aware + fpar[kd.P_PATCH_H_MAX]))
+    # a host of type t escapes with (1 - patch_p) e^-aware e^-h_t: one exp a step (e^-h from the plan)
+    escape = (1.0 - patch_p) * np.exp(-aware)
+    n_t = (fpar.shape[0] - F_HTYPE - 2) // 2
+    p_max = 1.0 - escape * fpar[-2]
     n_all = bnd[2]
     n = _binomial(rng, n_all, p_max) if p_max > 0.0 else 0
     picks = ctl
@@ -228,7 +230,7 @@ def _patch_picks(rng, k, uniform_rate, order, bnd, state, infection, rate, fen, 
     else:
         picks = _distinct(rng, n_all, n)
         at = 0
-    p_min = 1.0 - keep_s * np.exp(-(aware + fpar[kd.P_PATCH_H_MIN]))
+    p_min = 1.0 - escape * fpar[-1]
     half = kd.N_SCRATCH // 2
     if at > 0 and n <= half:
         # the candidates' types first, in a loop of independent loads (their cache misses overlap)
@@ -240,11 +242,11 @@ def _patch_picks(rng, k, uniform_rate, order, bnd, state, infection, rate, fen, 
         u = rng.random() * p_max
         # below every type's probability: kept whatever its type
         if u < p_min:
-            keep = True
+            kept = True
         else:
             t = picks[at + half + i] if at > 0 and n <= half else host_type[order[j]]
-            keep = u < 1.0 - keep_s * np.exp(-(aware + fpar[F_HTYPE + t]))
-        if keep:
+            kept = u < 1.0 - escape * fpar[F_HTYPE + n_t + t]
+        if kept:
             picks[at + m] = j
             m += 1
     for i in range(1, m):  # insertion sort, highest position first: lower positions stay valid
