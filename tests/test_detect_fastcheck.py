@@ -153,6 +153,22 @@ def test_chunk_edges_do_not_change_the_counts(tmp_path, monkeypatch) -> None:
         assert fast[0][3] == 40  # the garbage lines, and only them
 
 
+def test_every_byte_offset_in_the_vector_search(tmp_path, monkeypatch) -> None:
+    """The compiled Apache scan compares 32 bytes at a time: lines whose quotes, brackets,
+    anchors, backslashes and ends fall at every offset of those blocks, and at the block's
+    end, get the reference's answer."""
+    lines = []
+    for pad in range(70):
+        lines += [GOOD_COMBINED[0].replace("/a.html", "/" + "p" * pad + ".html"),
+                  GOOD_COMBINED[1].replace("default", "d" * pad),
+                  GOOD_COMBINED[0].replace("Moz", "M" * pad + '\\"'), "x" * pad]
+    for size in (4096, 1 << 20):
+        monkeypatch.setattr(log_reader, "CHUNK_BYTES", size)
+        fast, ref = _both(tmp_path, ("\n".join(lines) + "\n").encode(), "combined", monkeypatch)
+        assert fast == ref
+        assert fast[1]["sightings"] == 70
+
+
 @pytest.mark.parametrize("size", [97, 500, 4096])
 def test_chunks_ahead_of_a_fields_change_are_rescanned(tmp_path, monkeypatch, size) -> None:
     """Two threads scan chunks before an earlier chunk's #Fields: is read: still exact."""
@@ -176,8 +192,7 @@ def test_overlong_lines_keep_their_place(tmp_path, monkeypatch) -> None:
 
 def _kernel_flags(chunk: bytes, mode: int, anchors: tuple[bytes, ...], columns: int = 0):
     a = np.frombuffer(chunk, np.uint8)
-    args = (scankernel.byte_table(anchors, mode), *scankernel.anchor_arrays(anchors),
-            scankernel.LOWER)
+    args = scankernel.kernel_args(anchors, mode)
     stop, lines, _blank, flagged = scankernel.scan_block(a, 0, mode, columns, *args)
     assert stop == a.size or mode == scankernel.IIS
     return lines, {int(r[0]): int(r[3]) for r in flagged}
@@ -227,8 +242,7 @@ def test_compiled_scanner_parses_as_the_regex_does(name, data) -> None:
     anchors = tuple(a.encode() for a in RULES.anchors)
     chunk = b"\n".join(lines) + b"\n"
     a = np.frombuffer(chunk, np.uint8)
-    args = (scankernel.byte_table(anchors, mode), *scankernel.anchor_arrays(anchors),
-            scankernel.LOWER)
+    args = scankernel.kernel_args(anchors, mode)
     flagged = scankernel.scan_block(a, 0, mode, 0, *args)[3]
     parser = ClfParser(name)
     parsed = 0
@@ -256,8 +270,7 @@ def test_compiled_scanner_stops_after_an_iis_directive(lines) -> None:
     chunk = b"\n".join(lines + [b"#Fields: a b"]) + b"\n"
     a = np.frombuffer(chunk, np.uint8)
     anchors = tuple(a.encode() for a in RULES.anchors)
-    args = (scankernel.byte_table(anchors, scankernel.IIS), *scankernel.anchor_arrays(anchors),
-            scankernel.LOWER)
+    args = scankernel.kernel_args(anchors, scankernel.IIS)
     parser = IisParser()
     parser.directive(IIS_HEAD[1])
     stop, count, _blank, flagged = scankernel.scan_block(a, 0, scankernel.IIS,

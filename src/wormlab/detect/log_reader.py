@@ -338,8 +338,7 @@ class LogScanner:
         mode = sk.IIS if isinstance(parser, IisParser) else (
             sk.COMBINED if parser.combined else sk.COMMON)
         if mode not in self._kernels:
-            self._kernels[mode] = (sk.scan_block, mode, sk.byte_table(self.anchors, mode),
-                                   *sk.anchor_arrays(self.anchors), sk.LOWER)
+            self._kernels[mode] = (sk.scan_block, mode, *sk.kernel_args(self.anchors, mode))
         return self._kernels[mode]
 
     @staticmethod

@@ -1,12 +1,16 @@
 """One compiled pass over a block of log lines: the log reader's path for big inputs.
 
-``scan_block`` walks the bytes of a block of whole lines once. Per line it reads every byte
-through one 64 Ki-entry table indexed by the previous byte and the byte, which says at once
-whether the two bytes, lower-cased, begin an anchor literal (then the rest of the anchor is
-compared), whether the byte ends the line, and (per format) whether it is a backslash, a quote
-or ``]`` (Apache), a space or another whitespace byte (IIS). A line holding an anchor, in any
-case as ``bytes.lower()`` sees it, is a *candidate*; any other line is then checked against
-the format's shape, mostly from the positions of its first ``]`` and its first six quotes:
+``scan_block`` walks the bytes of a block of whole lines once. Apache/nginx blocks are read 32
+bytes at a time: vector compares (an LLVM intrinsic, one AVX2 compare each) give a bit per
+byte that may matter, a newline, quote, backslash or ``]``, or a byte that with the next one
+may begin an anchor literal (any of the anchors' first bytes, in either case for a letter,
+followed by any of their second bytes); those are handled in order and the rest skipped. IIS
+blocks are read a byte at a time through a 64 Ki-entry table indexed by the previous byte and
+the byte, which says whether the two, lower-cased, begin an anchor, whether the byte ends the
+line, and whether it is a space or another whitespace byte. Where two bytes may begin an
+anchor, the anchors are compared there. A line holding an anchor, in any case as
+``bytes.lower()`` sees it, is a *candidate*; any line is checked against the format's shape,
+mostly from the positions of its first ``]`` and its first six quotes:
 
 * Apache common / combined and nginx: three runs of bytes above 0x20 other than ``]`` split by
   single spaces, `` [``, a time holding no ``]``, ``] "``, a request up to the next quote, a
@@ -19,18 +23,23 @@ the format's shape, mostly from the positions of its first ``]`` and its first s
 
 The shape check is sufficient, not necessary: a line it passes is one the format's parser
 accepts (``tests/test_detect_fastcheck.py`` holds it to that). Only the lines that need the
-per-line Python code are written out: candidates, lines the check does not prove, directives.
-Empty lines are counted as blank here. Numba is imported only for big inputs (see
-``log_reader.COMPILED_MIN_BYTES``): loading it and this code costs about 0.7 s of CPU.
+per-line Python code are written out: candidates (with their fields' offsets when the shape
+is proved, so Python need not parse them), lines the check does not prove, directives. Empty
+lines are counted as blank here. Numba is imported only for big inputs (see
+``log_reader.COMPILED_MIN_BYTES``): loading it and this code costs about 0.45 s of CPU in the
+``logs`` command (0.65 s with BLAS, see ``log_reader._without_blas``).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 COMMON, COMBINED, IIS = 0, 1, 2
 _ANCHOR, _NEWLINE, _BACKSLASH, _SPACE, _ODD_SPACE, _QUOTE, _CLOSE = 1, 2, 4, 8, 16, 32, 64
+_FIRST = 128  # at row 0 of the table only: the byte, lower-cased, begins an anchor
 CANDIDATE, PARSED = 1, 2
 ROW = 10  # columns of a flagged row
 _QUOTES = 6  # quote positions kept per line: request, referer and agent
@@ -61,6 +70,8 @@ def byte_table(anchors: tuple[bytes, ...], mode: int) -> np.ndarray:
         for p in np.flatnonzero(LOWER == a[0]):
             for c in np.flatnonzero(LOWER == a[1]):
                 table[(p << 8) | c] |= _ANCHOR
+    for a in usable_anchors(anchors):
+        table[np.flatnonzero(LOWER == a[0])] |= _FIRST
     table[rows | 10] |= _NEWLINE
     if mode == IIS:
         table[rows | 32] |= _SPACE
@@ -82,6 +93,79 @@ def anchor_arrays(anchors: tuple[bytes, ...]) -> tuple[np.ndarray, np.ndarray]:
         anc[i, :len(a)] = np.frombuffer(a, np.uint8)
     lens = np.array([len(a) for a in anchors] or [0], np.int64)
     return anc, lens
+
+
+def pair_words(anchors: tuple[bytes, ...]) -> np.ndarray:
+    """The anchors' distinct first bytes and distinct second bytes, for ``scan_block``'s
+    32-bytes-at-a-time search: a (2, 9) int64 array, per position four bytes, the four bytes
+    to OR a log byte with before comparing (0x20 for a letter, so that either case matches),
+    and how many distinct bytes there are (padded by repeating the first; more than four:
+    every byte may be one, and the scan looks at each)."""
+    out = np.zeros((2, 9), np.int64)
+    for at in (0, 1):
+        found = sorted({a[at] for a in usable_anchors(anchors)})
+        out[at, 8] = len(found)
+        for k in range(4):
+            c = found[k % len(found)] if found else 0
+            out[at, k] = c
+            out[at, 4 + k] = 0x20 if 97 <= c <= 122 else 0
+    return out
+
+
+def kernel_args(anchors: tuple[bytes, ...], mode: int) -> tuple:
+    """What ``scan_block`` takes after ``buf, lo, mode, nfields``, for lower-case ``anchors``."""
+    return byte_table(anchors, mode), *anchor_arrays(anchors), LOWER, pair_words(anchors)
+
+
+_LANES = 32  # bytes compared at once (an AVX2 register; LLVM splits it where there is none)
+_ALL_LANES = np.uint64((1 << _LANES) - 1)
+
+
+@intrinsic
+def _match(typingctx, arr, i, c, fold):
+    """Bit k set where ``arr[i + k] | fold == c``, for k < _LANES: one vector compare of the
+    bytes from ``i`` (any alignment; the caller keeps ``i + _LANES`` within the array)."""
+    sig = types.uint64(arr, types.intp, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        byte = ir.IntType(8)
+        vec = ir.VectorType(byte, _LANES)
+        undef = ir.Constant(vec, ir.Undefined)
+        zeros = ir.Constant(ir.VectorType(ir.IntType(32), _LANES), [0] * _LANES)
+
+        def splat(x):
+            one = builder.insert_element(undef, builder.trunc(x, byte), ir.Constant(ir.IntType(32), 0))
+            return builder.shuffle_vector(one, undef, zeros)
+
+        ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), vec.as_pointer())
+        v = builder.load(ptr, align=1)
+        hit = builder.icmp_unsigned("==", builder.or_(v, splat(args[3])), splat(args[2]))
+        return builder.zext(builder.bitcast(hit, ir.IntType(_LANES)), ir.IntType(64))
+
+    return sig, codegen
+
+
+@intrinsic
+def _trailing_zeros(typingctx, x):
+    """Count of trailing zero bits of a non-zero uint64, as an int64."""
+    sig = types.int64(x)
+
+    def codegen(context, builder, signature, args):
+        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 1))
+
+    return sig, codegen
+
+
+@njit(cache=True, nogil=True)
+def _special_tail(buf, i, table):
+    """The search's mask for the last bytes of the block (fewer than _LANES + 1 left), from
+    the table, byte by byte."""
+    m = np.uint64(0)
+    for k in range(min(_LANES, buf.size - i)):
+        if table[buf[i + k]] & (_NEWLINE | _QUOTE | _BACKSLASH | _CLOSE | _FIRST):
+            m |= np.uint64(1) << np.uint64(k)
+    return m
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -162,7 +246,7 @@ def _clf_shape(buf, s, end, combined, close, quotes, nq):
 
 
 @njit(cache=True, nogil=True)
-def scan_block(buf, lo, mode, nfields, table, anc, lens, lower):
+def scan_block(buf, lo, mode, nfields, table, anc, lens, lower, pairs):
     """Scan the lines of ``buf`` (which ends with a newline) from offset ``lo``.
 
     Returns (offset where it stopped, lines, empty lines, flagged): ``flagged`` rows are
@@ -175,7 +259,21 @@ def scan_block(buf, lo, mode, nfields, table, anc, lens, lower):
     the status (-1 for ``-``); 0 any other line. In IIS mode the scan stops after the first
     directive line (flagged as the last row).
     """
+    if mode == IIS:
+        return _scan_iis(buf, lo, nfields, table, anc, lens, lower)
+    return _scan_clf(buf, lo, mode == COMBINED, table, anc, lens, lower, pairs)
+
+
+@njit(cache=True, nogil=True)
+def _scan_clf(buf, lo, combined, table, anc, lens, lower, pairs):
+    """``scan_block`` for Apache/nginx, 32 bytes at a time: vector compares find the bytes that
+    may matter (newline, quote, backslash, ``]``, and a byte that with the next may begin an
+    anchor: any first byte followed by any second byte, checked after), which are handled in
+    order; the rest are skipped. The hot loop calls no function that takes an array (Numba
+    counts references on every array handed to one, inlined or not)."""
     n = buf.size
+    f0, f1, f2, f3, g0, g1, g2, g3, nf = pairs[0]  # first bytes, what to OR with, count
+    s0, s1, s2, s3, h0, h1, h2, h3, ns = pairs[1]  # second bytes
     out = np.empty((1024, ROW), np.int64)
     quotes = np.empty(_QUOTES, np.int64)
     k = 0
@@ -185,10 +283,103 @@ def scan_block(buf, lo, mode, nfields, table, anc, lens, lower):
     while i < n:
         s = i
         flags = 0
-        spaces = 0
         nq = 0
         close = -1
-        p = 10
+        end = -1
+        while end < 0:
+            if i + _LANES < n:
+                m = (_match(buf, i, 10, 0) | _match(buf, i, 34, 0) | _match(buf, i, 92, 0)
+                     | _match(buf, i, 93, 0))
+                if nf:
+                    f = _match(buf, i, f0, g0) | _match(buf, i, f1, g1)
+                    if nf > 2:
+                        f |= _match(buf, i, f2, g2) | _match(buf, i, f3, g3)
+                    if nf > 4:
+                        f = _ALL_LANES
+                    if f:
+                        t = _match(buf, i + 1, s0, h0) | _match(buf, i + 1, s1, h1)
+                        if ns > 2:
+                            t |= _match(buf, i + 1, s2, h2) | _match(buf, i + 1, s3, h3)
+                        if ns > 4:
+                            t = _ALL_LANES
+                        m |= f & t
+            else:
+                m = _special_tail(buf, i, table)
+            while m:
+                j = i + _trailing_zeros(m)
+                m &= m - np.uint64(1)
+                c = buf[j]
+                e = table[c]
+                if e & _NEWLINE:
+                    end = j
+                    break
+                if e & _QUOTE:
+                    if nq < _QUOTES:
+                        quotes[nq] = j
+                        nq += 1
+                elif e & _CLOSE:
+                    if close < 0:
+                        close = j
+                elif e & _BACKSLASH:
+                    flags |= _BACKSLASH
+                if e & _FIRST and _anchor_at(buf, j, n, anc, lens, lower):
+                    flags |= _ANCHOR
+            i += _LANES
+        i = end + 1
+        lines += 1
+        if end == s:
+            blank += 1
+            continue
+        host_end = bracket = -1
+        if flags == 0 or flags == _ANCHOR:
+            host_end, bracket = _clf_shape(buf, s, end, combined, close, quotes, nq)
+        if flags == 0 and host_end >= 0:
+            continue
+        if k == out.shape[0]:
+            out = _grown(out)
+        _flag_row(out[k], buf, lines - 1, s, end, flags & _ANCHOR and buf[s] > 32
+                  and buf[end - 1] != 13, host_end, bracket, close, quotes)
+        k += 1
+    return i, lines, blank, out[:k]
+
+
+@njit(cache=True, nogil=True)
+def _grown(out):
+    grown = np.empty((2 * out.shape[0], ROW), np.int64)
+    grown[:out.shape[0]] = out
+    return grown
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _flag_row(row, buf, line, s, end, sure, host_end, bracket, close, quotes):
+    """Write a flagged line's row (see ``scan_block``)."""
+    row[0] = line
+    row[1] = s
+    row[2] = end
+    row[3] = 0
+    if sure:
+        row[3] = CANDIDATE
+        if host_end >= 0:
+            row[3] = PARSED
+            row[4] = host_end
+            row[5] = bracket + 1
+            row[6] = close
+            row[7] = quotes[0] + 1
+            row[8] = quotes[1]
+            j = quotes[1] + 2
+            row[9] = -1 if buf[j] == 45 else (
+                (buf[j] - 48) * 100 + (buf[j + 1] - 48) * 10 + buf[j + 2] - 48)
+
+
+@njit(cache=True, nogil=True)
+def _scan_iis(buf, lo, nfields, table, anc, lens, lower):
+    """``scan_block`` for IIS, a byte at a time through the pair table."""
+    out = np.empty((1024, ROW), np.int64)
+    k = lines = blank = 0
+    i, n = lo, buf.size
+    while i < n:
+        s, p = i, 10
+        flags = spaces = 0
         while True:
             c = buf[i]
             e = table[(p << 8) | c]
@@ -201,13 +392,6 @@ def scan_block(buf, lo, mode, nfields, table, anc, lens, lower):
                 break
             if e & _SPACE:
                 spaces += 1
-            elif e & _QUOTE:
-                if nq < _QUOTES:
-                    quotes[nq] = i
-                    nq += 1
-            elif e & _CLOSE:
-                if close < 0:
-                    close = i
             if e & _ANCHOR and i > s and _anchor_at(buf, i - 1, n, anc, lens, lower):
                 flags |= _ANCHOR
             flags |= e & (_BACKSLASH | _ODD_SPACE)
@@ -219,38 +403,14 @@ def scan_block(buf, lo, mode, nfields, table, anc, lens, lower):
         if end == s:
             blank += 1
             continue
-        directive = mode == IIS and buf[s] == 35
-        need = flags != 0 or directive
-        host_end = bracket = -1
-        if mode != IIS and (flags == 0 or flags == _ANCHOR):
-            host_end, bracket = _clf_shape(buf, s, end, mode == COMBINED, close, quotes, nq)
-            need = flags != 0 or host_end < 0
-        elif not need:
-            need = buf[s] == 32 or spaces + 1 != nfields
-        if need:
-            if k == out.shape[0]:
-                grown = np.empty((2 * k, ROW), np.int64)
-                grown[:k] = out
-                out = grown
-            out[k, 0] = lines - 1
-            out[k, 1] = s
-            out[k, 2] = end
-            sure = flags & _ANCHOR and buf[s] > 32 and buf[end - 1] != 13 and not directive
-            kind = 0
-            if sure:
-                kind = CANDIDATE
-                if host_end >= 0 and buf[end - 1] != 13:
-                    kind = PARSED
-                    out[k, 4] = host_end
-                    out[k, 5] = bracket + 1
-                    out[k, 6] = close
-                    out[k, 7] = quotes[0] + 1
-                    out[k, 8] = quotes[1]
-                    j = quotes[1] + 2
-                    out[k, 9] = -1 if buf[j] == 45 else (
-                        (buf[j] - 48) * 100 + (buf[j + 1] - 48) * 10 + buf[j + 2] - 48)
-            out[k, 3] = kind
-            k += 1
+        directive = buf[s] == 35
+        if flags == 0 and not directive and buf[s] != 32 and spaces + 1 == nfields:
+            continue
+        if k == out.shape[0]:
+            out = _grown(out)
+        _flag_row(out[k], buf, lines - 1, s, end, flags & _ANCHOR and buf[s] > 32
+                  and buf[end - 1] != 13 and not directive, -1, -1, -1, out[k])
+        k += 1
         if directive:
             break
     return i, lines, blank, out[:k]
@@ -259,5 +419,4 @@ def scan_block(buf, lo, mode, nfields, table, anc, lens, lower):
 def warm_up() -> None:
     """Load (or, the first time, compile) the machine code for ``scan_block``'s argument types."""
     anchors = (b"..",)
-    scan_block(np.frombuffer(b"x\n", np.uint8), 0, COMMON, 0, byte_table(anchors, COMMON),
-               *anchor_arrays(anchors), LOWER)
+    scan_block(np.frombuffer(b"x\n", np.uint8), 0, COMMON, 0, *kernel_args(anchors, COMMON))
