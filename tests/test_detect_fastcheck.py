@@ -246,7 +246,7 @@ def test_compiled_scanner_parses_as_the_regex_does(name, data) -> None:
     flagged = scankernel.scan_block(a, 0, mode, 0, *args)[3]
     parser = ClfParser(name)
     parsed = 0
-    for i, start, end, kind, host_end, t0, t1, r0, r1, code in flagged.tolist():
+    for i, start, end, kind, host_end, t0, t1, r0, r1, code, seconds in flagged.tolist():
         line = lines[i]
         assert chunk[start:end] == line
         if kind != scankernel.PARSED:
@@ -259,9 +259,46 @@ def test_compiled_scanner_parses_as_the_regex_does(name, data) -> None:
         assert chunk[r0:r1] == request
         assert ("-" if code < 0 else f"{code:03d}") == req.status
         assert parse_clf_time(chunk[t0:t1]) == req.time_s
+        if seconds != scankernel.NO_TIME:
+            assert float(seconds) == req.time_s, chunk[t0:t1]
     if all(ln in POOL for ln in lines):  # typical lines: every candidate the parser accepts
         assert parsed == sum(any(x in ln.lower() for x in anchors)
                              and parser.parse(ln) is not None for ln in lines)
+
+
+def test_the_reader_knows_the_scanners_codes() -> None:
+    assert (log_reader.PARSED, log_reader.NO_TIME) == (scankernel.PARSED, scankernel.NO_TIME)
+
+
+_STAMP = "19/Jul/2001:10:23:45 -0700"
+_STAMP_BYTES = b"0123456789/:+- JulFebDecjulx\xd9"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(
+    _edited([_STAMP.encode(), b"29/Feb/2001:00:00:00 +1359", b"01/Jan/0001:00:00:00 +0000",
+             b"31/Dec/9999:23:59:59 -9999", b"00/Mar/1900:99:99:99 +0000"], _STAMP_BYTES),
+    st.tuples(st.integers(0, 99), st.sampled_from(["Jan", "Feb", "Mar", "Dec", "jul", "Xyz"]),
+              st.integers(0, 9999), st.integers(0, 99), st.integers(0, 99), st.integers(0, 99),
+              st.sampled_from("+-"), st.integers(0, 99), st.integers(0, 99)).map(
+        lambda p: "{:02d}/{}/{:04d}:{:02d}:{:02d}:{:02d} {}{:02d}{:02d}".format(*p).encode())))
+def test_compiled_time_is_the_parsers(stamp) -> None:
+    """The scanner's epoch seconds for a time in brackets are parse_clf_time's, or it leaves
+    the time to Python (NO_TIME)."""
+    from wormlab.detect.log_formats import parse_clf_time
+
+    line = b'192.0.2.9 - - [' + stamp + b'] "GET /x.ida HTTP/1.0" 404 -'
+    a = np.frombuffer(line + b"\n", np.uint8)
+    anchors = tuple(x.encode() for x in RULES.anchors)
+    flagged = scankernel.scan_block(a, 0, scankernel.COMMON, 0,
+                                    *scankernel.kernel_args(anchors, scankernel.COMMON))[3]
+    if b"]" in stamp or flagged[0, 3] != scankernel.PARSED:
+        return
+    seconds = int(flagged[0, 10])
+    if seconds == scankernel.NO_TIME:
+        assert len(stamp) != 26 or parse_clf_time(stamp) is None or b"0000" in stamp[7:11]
+    else:
+        assert float(seconds) == parse_clf_time(stamp), stamp
 
 
 @FUZZ

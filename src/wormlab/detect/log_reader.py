@@ -100,8 +100,10 @@ class Overlong(bytes):
     """What ``iter_chunks`` yields for a line over MAX_LINE_BYTES: its first bytes only."""
 
 
-# what the compiled scanner says of a line it parsed (Apache/nginx): scankernel.scan_block
+# what the compiled scanner says of a line it parsed (Apache/nginx), and of a time it left to
+# Python: scankernel.PARSED and NO_TIME (repeated here: that module imports Numba)
 PARSED = 2
+NO_TIME = -(1 << 63)
 
 
 class Parsed(NamedTuple):

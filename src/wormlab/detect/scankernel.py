@@ -41,7 +41,8 @@ COMMON, COMBINED, IIS = 0, 1, 2
 _ANCHOR, _NEWLINE, _BACKSLASH, _SPACE, _ODD_SPACE, _QUOTE, _CLOSE = 1, 2, 4, 8, 16, 32, 64
 _FIRST = 128  # at row 0 of the table only: the byte, lower-cased, begins an anchor
 CANDIDATE, PARSED = 1, 2
-ROW = 10  # columns of a flagged row
+ROW = 11  # columns of a flagged row
+NO_TIME = -(1 << 63)  # a parsed line's time left to Python
 _QUOTES = 6  # quote positions kept per line: request, referer and agent
 
 
@@ -255,8 +256,9 @@ def scan_block(buf, lo, mode, nfields, table, anc, lens, lower, pairs):
     nor a directive, nor ends in CR (so the per-line code need not search it again); PARSED
     is such a line whose Apache/nginx shape the scan proved too, so the format's regular
     expression accepts it, and its fields are: host end (the host is ``start:host end``),
-    time start and end (inside the brackets), request start and end (inside the quotes), and
-    the status (-1 for ``-``); 0 any other line. In IIS mode the scan stops after the first
+    time start and end (inside the brackets), request start and end (inside the quotes), the
+    status (-1 for ``-``) and the time in UTC epoch seconds (NO_TIME: left to Python); 0 any
+    other line. In IIS mode the scan stops after the first
     directive line (flagged as the last row).
     """
     if mode == IIS:
@@ -369,6 +371,57 @@ def _flag_row(row, buf, line, s, end, sure, host_end, bracket, close, quotes):
             j = quotes[1] + 2
             row[9] = -1 if buf[j] == 45 else (
                 (buf[j] - 48) * 100 + (buf[j + 1] - 48) * 10 + buf[j + 2] - 48)
+            row[10] = _clf_seconds(buf, bracket + 1, close)
+
+
+_MONTHS = np.array([(ord(m[0]) << 16) | (ord(m[1]) << 8) | ord(m[2]) for m in (
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")], np.int64)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _two(buf, j):
+    """The two-digit number at ``buf[j:j + 2]``, -1 unless both are ASCII digits."""
+    a, b = buf[j], buf[j + 1]
+    if _digit(a) and _digit(b):
+        return (a - 48) * 10 + (b - 48)
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def _clf_seconds(buf, t0, t1):
+    """UTC epoch seconds of an Apache time ``buf[t0:t1]`` in its usual form,
+    ``19/Jul/2001:10:23:45 -0700``: what ``log_formats.parse_clf_time`` gives (day, hour,
+    minute, second and offset are added as numbers, unchecked, as it does), or NO_TIME for any
+    other form, which Python then parses."""
+    if t1 - t0 != 26 or buf[t0 + 2] != 47 or buf[t0 + 6] != 47 or buf[t0 + 11] != 58:
+        return NO_TIME
+    if buf[t0 + 14] != 58 or buf[t0 + 17] != 58 or buf[t0 + 20] != 32:
+        return NO_TIME
+    day, hh, mm, ss = _two(buf, t0), _two(buf, t0 + 12), _two(buf, t0 + 15), _two(buf, t0 + 18)
+    y1, y2 = _two(buf, t0 + 7), _two(buf, t0 + 9)
+    oh, om = _two(buf, t0 + 22), _two(buf, t0 + 24)
+    sign = buf[t0 + 21]
+    if min(min(day, hh), min(mm, ss)) < 0 or min(min(y1, y2), min(oh, om)) < 0:
+        return NO_TIME
+    if sign != 43 and sign != 45:
+        return NO_TIME
+    key = (np.int64(buf[t0 + 3]) << 16) | (np.int64(buf[t0 + 4]) << 8) | buf[t0 + 5]
+    month = 0
+    for m in range(12):
+        if _MONTHS[m] == key:
+            month = m + 1
+    year = y1 * 100 + y2
+    if month == 0 or year == 0:  # year 0: Python's calendar refuses it
+        return NO_TIME
+    # days from 1970-01-01 to the first of the month (proleptic Gregorian, as calendar.timegm)
+    y = year - (1 if month <= 2 else 0)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5
+    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468 + day - 1
+    t = days * 86400 + hh * 3600 + mm * 60 + ss
+    offset = oh * 3600 + om * 60
+    return t - offset if sign == 43 else t + offset
 
 
 @njit(cache=True, nogil=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from wormlab.detect.log_formats import Request, parse_clf_time, split_request
-from wormlab.detect.log_reader import FileStats, LogScanner, Parsed, open_binary
+from wormlab.detect.log_reader import NO_TIME, FileStats, LogScanner, Parsed, open_binary
 from wormlab.detect.pcap_reader import is_capture, scan_capture
 from wormlab.detect.signatures import Rule, RuleSet
 
@@ -128,14 +128,14 @@ class Report:
         self._status.append(self.status_id(status))
         self._sources = None
 
-    def extend_columns(self, sources: list[int], times: list[float], rules: list[int],
-                       statuses: list[int]) -> None:
+    def extend_columns(self, sources: list[int], times: np.ndarray, rules: list[int],
+                       statuses: np.ndarray) -> None:
         """Many sightings at once, as numbers (``source_id``, ``status_id``, ``rule_index``;
         NaN for no time)."""
         self._src.extend(sources)
-        self._time.extend(times)
+        self._time.frombytes(np.asarray(times, np.float64).tobytes())
         self._rule.extend(rules)
-        self._status.extend(statuses)
+        self._status.frombytes(np.asarray(statuses, np.int64).tobytes())
         self._sources = None
 
     def source_id(self, source: str) -> int:
@@ -438,16 +438,17 @@ class _ParsedLines:
         return k
 
     def _status(self, code: int) -> int:
-        k = self.statuses[code] = self.report.status_id("-" if code < 0 else f"{code:03d}")
+        k = self.statuses.get(code)
+        if k is None:
+            k = self.statuses[code] = self.report.status_id("-" if code < 0 else f"{code:03d}")
         return k
 
     def add(self, chunk: memoryview, rows: np.ndarray) -> None:
-        requests, sources, statuses = self.requests, self.sources, self.statuses
+        requests, sources = self.requests, self.sources
         srcs: list[int] = []
-        times: list[float] = []
         rules: list[int] = []
-        codes: list[int] = []
-        for start, host_end, t0, t1, r0, r1, code in rows[:, (1, 4, 5, 6, 7, 8, 9)].tolist():
+        kept: list[int] = []
+        for n, (start, host_end, r0, r1) in enumerate(rows[:, (1, 4, 7, 8)].tolist()):
             request = bytes(chunk[r0:r1])
             k = requests.get(request)
             if k is None:
@@ -457,12 +458,18 @@ class _ParsedLines:
             host = bytes(chunk[start:host_end])
             sid = sources.get(host)
             srcs.append(self._source(host) if sid is None else sid)
-            t = parse_clf_time(bytes(chunk[t0:t1]))
-            times.append(_NAN if t is None else t)
             rules.append(k)
-            st = statuses.get(code)
-            codes.append(self._status(code) if st is None else st)
-        self.report.extend_columns(srcs, times, rules, codes)
+            kept.append(n)
+        if len(kept) < rows.shape[0]:
+            rows = rows[kept]
+        seconds = rows[:, 10]
+        times = seconds.astype(np.float64)
+        for n in np.flatnonzero(seconds == NO_TIME).tolist():  # an unusual time: Python's
+            t = parse_clf_time(bytes(chunk[rows[n, 5]:rows[n, 6]]))
+            times[n] = _NAN if t is None else t
+        codes, at = np.unique(rows[:, 9], return_inverse=True)
+        statuses = np.array([self._status(c) for c in codes.tolist()], np.int64)
+        self.report.extend_columns(srcs, times, rules, statuses[at])
 
 
 def scan_inputs(paths: Iterable[str], rules: RuleSet, fmt: str = "auto",
