@@ -168,7 +168,11 @@ def early_doubling_minutes(t_ns: np.ndarray, ever: np.ndarray, vulnerable: int) 
     if mask.sum() < 3:
         return None
     t_min = (t_ns[mask] - t_ns[0]) / 60e9
-    slope = np.polyfit(t_min, np.log(ever[mask]), 1)[0]
+    # the least-squares slope in closed form: np.polyfit would call LAPACK, whose OpenBLAS threads
+    # then spin on the other core for a while after every run
+    y = np.log(ever[mask])
+    dt = t_min - t_min.mean()
+    slope = float((dt * (y - y.mean())).sum() / (dt * dt).sum())
     return float(math.log(2) / slope) if slope > 0 else None
 
 
