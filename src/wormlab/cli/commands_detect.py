@@ -46,6 +46,21 @@ def logs_cmd(
     workers: int = _WORKERS,
 ) -> None:
     """Find Code Red, Nimda and their kin in web logs and packet captures."""
+    import gc
+
+    # The report builds a dict per source and nothing here makes reference cycles: the
+    # collector's passes over them (about 0.06 s per 70,000 sources) would find nothing to free.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        _logs(files, fmt, signatures, as_json, csv_out, workers)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _logs(files: list[str], fmt: str, signatures: list[Path], as_json: bool,
+          csv_out: Path | None, workers: int) -> None:
     from wormlab.detect.sightings import scan_inputs
 
     _check_format(fmt)
