@@ -159,12 +159,12 @@ def _trailing_zeros(typingctx, x):
 
 
 @njit(cache=True, nogil=True)
-def _special_tail(buf, i, table):
-    """The search's mask for the last bytes of the block (fewer than _LANES + 1 left), from
-    the table, byte by byte."""
+def _tail_mask(buf, i, table, kind):
+    """Bit k set where ``table[buf[i + k]]`` has the ``kind`` bit, for the last bytes of the
+    block (fewer than _LANES + 1 left): the vector compares' answer, byte by byte."""
     m = np.uint64(0)
     for k in range(min(_LANES, buf.size - i)):
-        if table[buf[i + k]] & (_NEWLINE | _QUOTE | _BACKSLASH | _CLOSE | _FIRST):
+        if table[buf[i + k]] & kind:
             m |= np.uint64(1) << np.uint64(k)
     return m
 
@@ -195,58 +195,6 @@ def _digit(c):
 
 
 @njit(cache=True, nogil=True)
-def _clf_shape(buf, s, end, combined, close, quotes, nq):
-    """The Apache/nginx shape of line ``buf[s:end]`` (see the module docstring), given the
-    positions of its first ``]`` and of its first quotes (``nq`` of them): the position of the
-    first space (the host's end) and of the ``[`` before the time when the line has it, else
-    (-1, -1)."""
-    if close < 0 or nq < 2 or quotes[0] != close + 2 or buf[close + 1] != 32:
-        return -1, -1
-    j = s
-    host_end = -1
-    for _ in range(3):  # host ident user: before the first "]", so none holds one
-        t = j
-        while buf[j] > 32:
-            j += 1
-        if j == t or buf[j] != 32:
-            return -1, -1
-        if host_end < 0:
-            host_end = j
-        j += 1
-    if buf[j] != 91 or j + 1 >= close:  # "[", then a time of at least one byte
-        return -1, -1
-    bracket = j
-    j = quotes[1] + 1  # after the request
-    if j + 3 >= end or buf[j] != 32:
-        return -1, -1
-    j += 1
-    if buf[j] == 45:
-        j += 1
-    elif j + 3 < end and _digit(buf[j]) and _digit(buf[j + 1]) and _digit(buf[j + 2]):
-        j += 3
-    else:
-        return -1, -1
-    if j + 1 >= end or buf[j] != 32:
-        return -1, -1
-    j += 1
-    c = buf[j]
-    if not combined:
-        return (host_end, bracket) if c == 45 or _digit(c) else (-1, -1)
-    if c == 45:
-        j += 1
-    elif _digit(c):
-        while j < end and _digit(buf[j]):
-            j += 1
-    else:
-        return -1, -1
-    # ' "referer" "agent"': the next four quotes
-    if (nq >= _QUOTES and quotes[2] == j + 1 and buf[j] == 32
-            and quotes[4] == quotes[3] + 2 and buf[quotes[3] + 1] == 32):
-        return host_end, bracket
-    return -1, -1
-
-
-@njit(cache=True, nogil=True)
 def scan_block(buf, lo, mode, nfields, table, anc, lens, lower, pairs):
     """Scan the lines of ``buf`` (which ends with a newline) from offset ``lo``.
 
@@ -268,11 +216,12 @@ def scan_block(buf, lo, mode, nfields, table, anc, lens, lower, pairs):
 
 @njit(cache=True, nogil=True)
 def _scan_clf(buf, lo, combined, table, anc, lens, lower, pairs):
-    """``scan_block`` for Apache/nginx, 32 bytes at a time: vector compares find the bytes that
-    may matter (newline, quote, backslash, ``]``, and a byte that with the next may begin an
-    anchor: any first byte followed by any second byte, checked after), which are handled in
-    order; the rest are skipped. The hot loop calls no function that takes an array (Numba
-    counts references on every array handed to one, inlined or not)."""
+    """``scan_block`` for Apache/nginx, 32 bytes at a time: vector compares give a bit mask per
+    kind of byte that matters (newline, quote, backslash, ``]``, and a byte that with the next
+    may begin an anchor: any first byte followed by any second byte, checked after); the
+    masks are cut at the line's end and read with bit tricks, the other bytes skipped. The hot
+    loop calls no function that takes an array (Numba counts references on every array handed
+    to one, inlined or not)."""
     n = buf.size
     f0, f1, f2, f3, g0, g1, g2, g3, nf = pairs[0]  # first bytes, what to OR with, count
     s0, s1, s2, s3, h0, h1, h2, h3, ns = pairs[1]  # second bytes
@@ -290,8 +239,11 @@ def _scan_clf(buf, lo, combined, table, anc, lens, lower, pairs):
         end = -1
         while end < 0:
             if i + _LANES < n:
-                m = (_match(buf, i, 10, 0) | _match(buf, i, 34, 0) | _match(buf, i, 92, 0)
-                     | _match(buf, i, 93, 0))
+                nl = _match(buf, i, 10, 0)
+                qm = _match(buf, i, 34, 0)
+                cm = _match(buf, i, 93, 0)
+                bm = _match(buf, i, 92, 0)
+                pm = np.uint64(0)
                 if nf:
                     f = _match(buf, i, f0, g0) | _match(buf, i, f1, g1)
                     if nf > 2:
@@ -304,28 +256,42 @@ def _scan_clf(buf, lo, combined, table, anc, lens, lower, pairs):
                             t |= _match(buf, i + 1, s2, h2) | _match(buf, i + 1, s3, h3)
                         if ns > 4:
                             t = _ALL_LANES
-                        m |= f & t
-            else:
-                m = _special_tail(buf, i, table)
-            while m:
-                j = i + _trailing_zeros(m)
-                m &= m - np.uint64(1)
-                c = buf[j]
-                e = table[c]
-                if e & _NEWLINE:
-                    end = j
-                    break
-                if e & _QUOTE:
-                    if nq < _QUOTES:
-                        quotes[nq] = j
-                        nq += 1
-                elif e & _CLOSE:
-                    if close < 0:
-                        close = j
-                elif e & _BACKSLASH:
-                    flags |= _BACKSLASH
-                if e & _FIRST and _anchor_at(buf, j, n, anc, lens, lower):
-                    flags |= _ANCHOR
+                        pm = f & t
+            else:  # the last bytes of the block, from the table
+                nl = _tail_mask(buf, i, table, _NEWLINE)
+                qm = _tail_mask(buf, i, table, _QUOTE)
+                cm = _tail_mask(buf, i, table, _CLOSE)
+                bm = _tail_mask(buf, i, table, _BACKSLASH)
+                pm = _tail_mask(buf, i, table, _FIRST)
+            if nl:  # only the bytes before the line's end count
+                end = i + _trailing_zeros(nl)
+                below = (nl & (~nl + np.uint64(1))) - np.uint64(1)
+                qm &= below
+                cm &= below
+                bm &= below
+                pm &= below
+            while qm and nq < _QUOTES:
+                quotes[nq] = i + _trailing_zeros(qm)
+                nq += 1
+                qm &= qm - np.uint64(1)
+            if cm and close < 0:
+                close = i + _trailing_zeros(cm)
+            if bm:
+                flags |= _BACKSLASH
+            while pm and flags & _ANCHOR == 0:  # may an anchor begin here: _anchor_at, inline
+                j = i + _trailing_zeros(pm)
+                pm &= pm - np.uint64(1)
+                for a in range(lens.size):
+                    size = lens[a]
+                    if (size == 0 or j + size > n or lower[buf[j + 1]] != anc[a, 1]
+                            or lower[buf[j]] != anc[a, 0]):
+                        continue
+                    t = 2
+                    while t < size and lower[buf[j + t]] == anc[a, t]:
+                        t += 1
+                    if t == size:
+                        flags |= _ANCHOR
+                        break
             i += _LANES
         i = end + 1
         lines += 1
@@ -333,8 +299,57 @@ def _scan_clf(buf, lo, combined, table, anc, lens, lower, pairs):
             blank += 1
             continue
         host_end = bracket = -1
-        if flags == 0 or flags == _ANCHOR:
-            host_end, bracket = _clf_shape(buf, s, end, combined, close, quotes, nq)
+        # The Apache/nginx shape (see the module docstring), from the first "]" and quotes:
+        # written out here, not called (a call taking arrays counts references, ~20 ns a line).
+        # Sets host_end (the first space) and bracket (the "[" before the time) when proved.
+        while flags == 0 or flags == _ANCHOR:  # a block to break out of, run once
+            if close < 0 or nq < 2 or quotes[0] != close + 2 or buf[close + 1] != 32:
+                break
+            j = s
+            first = -1
+            for _ in range(3):  # host ident user: before the first "]", so none holds one
+                t = j
+                while buf[j] > 32:
+                    j += 1
+                if j == t or buf[j] != 32:
+                    first = -2
+                    break
+                if first == -1:
+                    first = j
+                j += 1
+            if first < 0 or buf[j] != 91 or j + 1 >= close:  # "[", a time of a byte or more
+                break
+            opening = j
+            j = quotes[1] + 1  # after the request
+            if j + 3 >= end or buf[j] != 32:
+                break
+            j += 1
+            if buf[j] == 45:
+                j += 1
+            elif j + 3 < end and _digit(buf[j]) and _digit(buf[j + 1]) and _digit(buf[j + 2]):
+                j += 3
+            else:
+                break
+            if j + 1 >= end or buf[j] != 32:
+                break
+            j += 1
+            c = buf[j]
+            if not combined:
+                if c == 45 or _digit(c):
+                    host_end, bracket = first, opening
+                break
+            if c == 45:
+                j += 1
+            elif _digit(c):
+                while j < end and _digit(buf[j]):
+                    j += 1
+            else:
+                break
+            # ' "referer" "agent"': the next four quotes
+            if (nq >= _QUOTES and quotes[2] == j + 1 and buf[j] == 32
+                    and quotes[4] == quotes[3] + 2 and buf[quotes[3] + 1] == 32):
+                host_end, bracket = first, opening
+            break
         if flags == 0 and host_end >= 0:
             continue
         if k == out.shape[0]:
