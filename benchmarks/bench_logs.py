@@ -98,7 +98,7 @@ def _timed(cmd: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
 _WORMLAB = [sys.executable, "-c", "from wormlab.cli import main; main()"]
 _LOAD = ("import time, numpy as np; c, w = time.process_time(), time.perf_counter(); "
          "from wormlab.detect import scankernel as k; a = (b'.id',); "
-         "k.scan_block(np.frombuffer(b'x\\n', np.uint8), 0, 0, 0, *k.kernel_args(a, 0)); "
+         "k.scan_block(np.frombuffer(bytearray(b'x\\n'), np.uint8), 0, 0, 0, *k.kernel_args(a, 0)); "
          "print(time.process_time() - c, time.perf_counter() - w)")
 
 

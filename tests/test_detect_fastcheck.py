@@ -191,7 +191,7 @@ def test_overlong_lines_keep_their_place(tmp_path, monkeypatch) -> None:
 
 
 def _kernel_flags(chunk: bytes, mode: int, anchors: tuple[bytes, ...], columns: int = 0):
-    a = np.frombuffer(chunk, np.uint8)
+    a = np.frombuffer(bytearray(chunk), np.uint8)
     args = scankernel.kernel_args(anchors, mode)
     stop, lines, _blank, flagged = scankernel.scan_block(a, 0, mode, columns, *args)
     assert stop == a.size or mode == scankernel.IIS
@@ -241,7 +241,7 @@ def test_compiled_scanner_parses_as_the_regex_does(name, data) -> None:
     mode = scankernel.COMBINED if name == "combined" else scankernel.COMMON
     anchors = tuple(a.encode() for a in RULES.anchors)
     chunk = b"\n".join(lines) + b"\n"
-    a = np.frombuffer(chunk, np.uint8)
+    a = np.frombuffer(bytearray(chunk), np.uint8)
     args = scankernel.kernel_args(anchors, mode)
     flagged = scankernel.scan_block(a, 0, mode, 0, *args)[3]
     parser = ClfParser(name)
@@ -288,7 +288,7 @@ def test_compiled_time_is_the_parsers(stamp) -> None:
     from wormlab.detect.log_formats import parse_clf_time
 
     line = b'192.0.2.9 - - [' + stamp + b'] "GET /x.ida HTTP/1.0" 404 -'
-    a = np.frombuffer(line + b"\n", np.uint8)
+    a = np.frombuffer(bytearray(line + b"\n"), np.uint8)
     anchors = tuple(x.encode() for x in RULES.anchors)
     flagged = scankernel.scan_block(a, 0, scankernel.COMMON, 0,
                                     *scankernel.kernel_args(anchors, scankernel.COMMON))[3]
@@ -305,7 +305,7 @@ def test_compiled_time_is_the_parsers(stamp) -> None:
 @given(st.lists(st.sampled_from(IIS_LINES), max_size=25))
 def test_compiled_scanner_stops_after_an_iis_directive(lines) -> None:
     chunk = b"\n".join(lines + [b"#Fields: a b"]) + b"\n"
-    a = np.frombuffer(chunk, np.uint8)
+    a = np.frombuffer(bytearray(chunk), np.uint8)
     anchors = tuple(a.encode() for a in RULES.anchors)
     args = scankernel.kernel_args(anchors, scankernel.IIS)
     parser = IisParser()
@@ -473,3 +473,13 @@ def test_the_logs_command_loads_numba_without_blas_and_reports_the_same(tmp_path
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == json.loads(json.dumps(
         scan_inputs([str(path)], RULES, "auto", 1).to_dict()))
+
+
+def test_the_scanner_is_compiled_for_one_buffer_type(tmp_path, monkeypatch) -> None:
+    """Chunks from the ring and an input's last line (``bytes``) reach the scanner as the same
+    array type, so one machine-code version is loaded (each type costs its own load)."""
+    monkeypatch.setattr(log_reader, "COMPILED_MIN_BYTES", 0)
+    path = tmp_path / "a.log"
+    path.write_bytes(("\n".join(GOOD_COMBINED) + "\n").encode() * 3 + b"no newline at the end")
+    scan_inputs([str(path)], RULES, "combined", 1)
+    assert all(sig[0].mutable for sig in scankernel.scan_block.signatures)

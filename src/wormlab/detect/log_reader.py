@@ -106,6 +106,14 @@ PARSED = 2
 NO_TIME = -(1 << 63)
 
 
+def _writable(chunk: bytes) -> np.ndarray:
+    """A chunk as a uint8 array the compiled scanner takes: writable, as the ring's buffers are
+    (Numba compiles, and loads from its cache, one version per argument type, and read-only is
+    another type); a chunk that came as ``bytes`` (an input's last line) is copied."""
+    a = np.frombuffer(chunk, np.uint8)
+    return a if a.flags.writeable else np.frombuffer(bytearray(chunk), np.uint8)
+
+
 class Parsed(NamedTuple):
     """Candidate lines the compiled scanner parsed itself (Apache/nginx shape proved, so the
     format's regular expression accepts them): ``rows`` of ``scankernel.scan_block``'s flagged
@@ -361,7 +369,7 @@ class LogScanner:
                 job = None
                 if not isinstance(chunk, Overlong):
                     cols = self._columns(parser)  # may be stale by the time it is read
-                    job = (cols, pool.submit(scan, np.frombuffer(chunk, np.uint8), 0, mode, cols,
+                    job = (cols, pool.submit(scan, _writable(chunk), 0, mode, cols,
                                              *arrays))
                 pending.append((chunk, job))
                 while len(pending) > self.workers:
@@ -381,7 +389,7 @@ class LogScanner:
             self._overlong(chunk, stats)
             return
         scan, mode, *arrays = self._kernel(parser)
-        a = np.frombuffer(chunk, np.uint8)
+        a = _writable(chunk)
         result = None
         if job is not None:
             cols, future = job

@@ -487,4 +487,5 @@ def _scan_iis(buf, lo, nfields, table, anc, lens, lower):
 def warm_up() -> None:
     """Load (or, the first time, compile) the machine code for ``scan_block``'s argument types."""
     anchors = (b"..",)
-    scan_block(np.frombuffer(b"x\n", np.uint8), 0, COMMON, 0, *kernel_args(anchors, COMMON))
+    buf = np.frombuffer(bytearray(b"x\n"), np.uint8)  # writable, as the reader's chunks are
+    scan_block(buf, 0, COMMON, 0, *kernel_args(anchors, COMMON))
