@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wormlab.detect.log_formats import Request
+from wormlab.detect.log_reader import FileStats
 from wormlab.detect.sightings import Report, SourceStats, iso, iso_many
 from wormlab.detect.signatures import load_ruleset
 
@@ -27,7 +28,8 @@ _TIMES = st.one_of(
     st.integers(-2 * 10**9, 4 * 10**9).map(float),
     st.floats(-4e10, 2.6e11, allow_nan=False),
 )
-_SOURCES = st.sampled_from(["192.0.2.1", "192.0.2.10", "10.0.0.1", "a", "a\x00", "é", "Z", ""])
+_SOURCES = st.sampled_from(["192.0.2.1", "192.0.2.10", "10.0.0.1", "a", "a\x00", "é", "Z", "",
+                            'q"uote', "back\\slash", "del\x7f", "tab\t", "\udc80x"])
 _SIGHTING = st.tuples(_SOURCES, _TIMES, st.integers(0, len(RULES) - 1),
                       st.sampled_from(["400", "404", "200", "-", "x"]))
 
@@ -90,6 +92,8 @@ def test_columns_give_what_a_tally_per_source_gives(sightings) -> None:
     assert (t["sightings"], t["untimed_sightings"], t["sources"], t["by_variant"],
             t["by_rule"]) == totals
     assert list(t["by_variant"]) == list(totals[3]) and list(t["by_rule"]) == list(totals[4])
+    report.files.append(FileStats("x.log"))
+    assert report.to_json() == json.dumps(report.to_dict())
 
 
 @settings(max_examples=200, deadline=None)
@@ -109,3 +113,4 @@ def test_an_empty_report() -> None:
     report = Report()
     assert report.source_rows() == [] and report.timeline_rows() == []
     assert report.sources == {} and report.totals()["by_variant"] == {}
+    assert report.to_json() == json.dumps(report.to_dict())

@@ -7,12 +7,14 @@ the size of the input.
 
 from __future__ import annotations
 
+import json
 import lzma
 import math
+import operator
 import time
 import zlib
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -241,6 +243,14 @@ class Report:
             "timeline": self.timeline_rows(),
         }
 
+    def to_json(self) -> str:
+        """``json.dumps(self.to_dict())``, byte for byte, without a dict per source: each
+        source's row is written as text from the columns (strings that need no escaping as they
+        are, the others through ``json.dumps``)."""
+        head = json.dumps({"totals": self.totals(), "files": [file_dict(f) for f in self.files]})
+        rows = ", ".join(self._per_source().row_texts())
+        return f'{head[:-1]}, "sources": [{rows}], "timeline": {json.dumps(self.timeline_rows())}}}'
+
 
 _NAN = float("nan")
 
@@ -333,26 +343,54 @@ class _PerSource:
         return out
 
     def rows(self) -> list[dict]:
+        return [{"source": a, "variants": b, "rules": c, "confidence": d, "first_seen": e,
+                 "last_seen": f, "count": g, "statuses": h}
+                for a, b, c, d, e, f, g, h in self._columns()]
+
+    def row_texts(self) -> list[str]:
+        """Each row of ``rows`` as ``json.dumps`` writes it."""
+        names: dict[str, str] = {}  # variants, rules, statuses: a few distinct values
+        return [f'{{"source": {_json_str(a)}, "variants": {_json_memo(names, b)}, '
+                f'"rules": {_json_memo(names, c)}, "confidence": {d!r}, '
+                f'"first_seen": "{e}", "last_seen": "{f}", "count": {g}, '
+                f'"statuses": {_json_memo(names, h)}}}'
+                for a, b, c, d, e, f, g, h in self._columns()]
+
+    def _columns(self) -> Iterator[tuple]:
+        """Per source, earliest first: source, variants, rules, confidence, first and last
+        seen, count, statuses."""
         n = len(self.names)
         if n == 0:
-            return []
+            return iter(())
         names = self.names
         untimed = np.isnan(self.first)
         order = np.lexsort((_name_ranks(names), np.where(untimed, 0.0, self.first), untimed))
         variants, rule_ids, statuses = self._single()
         counts = self.count.tolist()
+        statuses = [f"{st}:{c}" for st, c in zip(statuses, counts, strict=True)]
         for i in np.flatnonzero(self.mixed).tolist():
             v, r, s = self._tallies(i)
             variants[i] = ";".join(_by_count(v))
             rule_ids[i] = ";".join(_by_count(r))
             statuses[i] = _statuses(s)
-        for i in np.flatnonzero(~self.mixed).tolist():
-            statuses[i] = f"{statuses[i]}:{counts[i]}"
-        first, last = iso_many(self.first), iso_many(self.last)
-        conf = self.conf.tolist()
-        return [{"source": names[i], "variants": variants[i], "rules": rule_ids[i],
-                 "confidence": conf[i], "first_seen": first[i], "last_seen": last[i],
-                 "count": counts[i], "statuses": statuses[i]} for i in order.tolist()]
+        columns = (names, variants, rule_ids, self.conf.tolist(), iso_many(self.first),
+                   iso_many(self.last), counts, statuses)
+        pick = operator.itemgetter(*order.tolist()) if n > 1 else lambda c: (c[order[0]],)
+        return zip(*(pick(c) for c in columns), strict=True)
+
+
+def _json_str(text: str) -> str:
+    """``json.dumps(text)``: as it is, quoted, when nothing in it needs escaping."""
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    return json.dumps(text)
+
+
+def _json_memo(memo: dict[str, str], text: str) -> str:
+    done = memo.get(text)
+    if done is None:
+        done = memo[text] = _json_str(text)
+    return done
 
 
 def _name_ranks(names: list[str]) -> np.ndarray:
@@ -369,17 +407,14 @@ def _name_ranks(names: list[str]) -> np.ndarray:
 
 def iso_many(times: np.ndarray) -> list[str]:
     """``iso`` of each of ``times`` (NaN for none), by NumPy for years 1000-9999."""
-    out: list[str] = ["-"] * times.size
     ok = ~np.isnan(times)
     sec = np.floor(np.where(ok, times, 0.0))
     plain = ok & (sec >= _YEAR_1000) & (sec < _YEAR_10000)
-    idx = np.flatnonzero(plain)
-    if idx.size:
-        text = np.datetime_as_string(sec[idx].astype(np.int64).astype("datetime64[s]"))
-        for i, s in zip(idx.tolist(), text.tolist(), strict=True):
-            out[i] = s + "Z"
-    for i in np.flatnonzero(ok & ~plain).tolist():
-        out[i] = iso(float(times[i]))
+    text = np.strings.add(np.datetime_as_string(
+        np.where(plain, sec, 0.0).astype(np.int64).astype("datetime64[s]")), "Z")
+    out: list[str] = text.tolist()
+    for i in np.flatnonzero(~plain).tolist():
+        out[i] = iso(float(times[i])) if ok[i] else "-"
     return out
 
 
