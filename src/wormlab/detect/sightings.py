@@ -349,12 +349,19 @@ class _PerSource:
 
     def row_texts(self) -> list[str]:
         """Each row of ``rows`` as ``json.dumps`` writes it."""
-        names: dict[str, str] = {}  # variants, rules, statuses: a few distinct values
-        return [f'{{"source": {_json_str(a)}, "variants": {_json_memo(names, b)}, '
-                f'"rules": {_json_memo(names, c)}, "confidence": {d!r}, '
-                f'"first_seen": "{e}", "last_seen": "{f}", "count": {g}, '
-                f'"statuses": {_json_memo(names, h)}}}'
-                for a, b, c, d, e, f, g, h in self._columns()]
+        cols = list(zip(*self._columns()))
+        if not cols:
+            return []
+        names, variants, rules, conf, first, last, counts, statuses = cols
+        text = [_json_strs(names)]
+        for col in (variants, rules, conf, statuses):  # a few distinct values each
+            done = {v: (repr(v) if isinstance(v, float) else _json_str(v)) for v in set(col)}
+            text.append([done[v] for v in col])
+        names, variants, rules, conf, statuses = text
+        return [f'{{"source": {a}, "variants": {b}, "rules": {c}, "confidence": {d}, '
+                f'"first_seen": "{e}", "last_seen": "{f}", "count": {g}, "statuses": {h}}}'
+                for a, b, c, d, e, f, g, h in zip(names, variants, rules, conf, first, last,
+                                                  counts, statuses, strict=True)]
 
     def _columns(self) -> Iterator[tuple]:
         """Per source, earliest first: source, variants, rules, confidence, first and last
@@ -386,17 +393,18 @@ def _json_str(text: str) -> str:
     return json.dumps(text)
 
 
-def _json_memo(memo: dict[str, str], text: str) -> str:
-    done = memo.get(text)
-    if done is None:
-        done = memo[text] = _json_str(text)
-    return done
+def _json_strs(texts: tuple[str, ...]) -> list[str]:
+    """``json.dumps`` of each of ``texts``; all at once when none needs escaping."""
+    joined = " ".join(texts)
+    if joined.isascii() and joined.isprintable() and '"' not in joined and "\\" not in joined:
+        return [f'"{t}"' for t in texts]
+    return [_json_str(t) for t in texts]
 
 
 def _name_ranks(names: list[str]) -> np.ndarray:
     """Each name's rank in Python's string order (NumPy's when no name ends in NUL, which
     fixed-width NumPy strings would drop)."""
-    if any(s.endswith("\x00") for s in names):
+    if "\x00" in "".join(names):  # (rare) a NUL anywhere: Python's sort
         ranked = sorted(range(len(names)), key=names.__getitem__)
     else:
         ranked = np.argsort(np.array(names), kind="stable")
