@@ -458,13 +458,12 @@ def _looks_like_capture(path: str) -> bool:
 class _ParsedLines:
     """Sightings from the candidate lines the compiled scanner parsed (``log_reader.Parsed``):
     what ``ClfParser.parse`` and ``RuleSet.match`` give for them, read from the fields'
-    offsets, with the answers for a request, a source and a status remembered by their bytes
-    (a worm repeats one request; a source comes back)."""
+    offsets, with the answers for a request and a status remembered (a worm repeats one
+    request)."""
 
     def __init__(self, report: Report, rules: RuleSet) -> None:
         self.report, self.rules = report, rules
         self.requests: dict[bytes, int] = {}  # request -> rule number, -1 for none
-        self.sources: dict[bytes, int] = {}
         self.statuses: dict[int, int] = {}
 
     def _rule(self, request: bytes) -> int:
@@ -474,12 +473,6 @@ class _ParsedLines:
         k = self.requests[request] = -1 if rule is None else self.report.rule_index(rule)
         return k
 
-    def _source(self, host: bytes) -> int:
-        if len(self.sources) >= 1 << 20:
-            self.sources.clear()
-        k = self.sources[host] = self.report.source_id(host.decode("utf-8", "backslashreplace"))
-        return k
-
     def _status(self, code: int) -> int:
         k = self.statuses.get(code)
         if k is None:
@@ -487,7 +480,7 @@ class _ParsedLines:
         return k
 
     def add(self, chunk: memoryview, rows: np.ndarray) -> None:
-        requests, sources = self.requests, self.sources
+        requests, ids = self.requests, self.report._source_ids
         srcs: list[int] = []
         rules: list[int] = []
         kept: list[int] = []
@@ -498,9 +491,11 @@ class _ParsedLines:
                 k = self._rule(request)
             if k < 0:
                 continue
-            host = bytes(chunk[start:host_end])
-            sid = sources.get(host)
-            srcs.append(self._source(host) if sid is None else sid)
+            host = str(chunk[start:host_end], "utf-8", "backslashreplace")
+            sid = ids.get(host)
+            if sid is None:  # Report.source_id, written out: most hosts are new here
+                sid = ids[host] = len(ids)
+            srcs.append(sid)
             rules.append(k)
             kept.append(n)
         if len(kept) < rows.shape[0]:
