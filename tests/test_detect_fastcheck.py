@@ -155,18 +155,19 @@ def test_chunk_edges_do_not_change_the_counts(tmp_path, monkeypatch) -> None:
 
 def test_every_byte_offset_in_the_vector_search(tmp_path, monkeypatch) -> None:
     """The compiled Apache scan compares 32 bytes at a time: lines whose quotes, brackets,
-    anchors, backslashes and ends fall at every offset of those blocks, and at the block's
-    end, get the reference's answer."""
+    anchors, backslashes, head fields (short, long, one too many) and ends fall at every
+    offset of those blocks, and at the block's end, get the reference's answer."""
     lines = []
     for pad in range(70):
         lines += [GOOD_COMBINED[0].replace("/a.html", "/" + "p" * pad + ".html"),
                   GOOD_COMBINED[1].replace("default", "d" * pad),
-                  GOOD_COMBINED[0].replace("Moz", "M" * pad + '\\"'), "x" * pad]
+                  GOOD_COMBINED[0].replace("Moz", "M" * pad + '\\"'), "x" * pad,
+                  GOOD_COMBINED[1].replace("192.0.2.3 -", "h" * (pad + 1) + " u" * (pad % 3))]
     for size in (4096, 1 << 20):
         monkeypatch.setattr(log_reader, "CHUNK_BYTES", size)
         fast, ref = _both(tmp_path, ("\n".join(lines) + "\n").encode(), "combined", monkeypatch)
         assert fast == ref
-        assert fast[1]["sightings"] == 70
+        assert fast[1]["sightings"] == 70 + 70 // 3  # and the hosts with ident and user
 
 
 @pytest.mark.parametrize("size", [97, 500, 4096])

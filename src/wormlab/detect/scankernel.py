@@ -129,22 +129,41 @@ def _match(typingctx, arr, i, c, fold):
     sig = types.uint64(arr, types.intp, types.int64, types.int64)
 
     def codegen(context, builder, signature, args):
-        ary = context.make_array(signature.args[0])(context, builder, args[0])
-        byte = ir.IntType(8)
-        vec = ir.VectorType(byte, _LANES)
-        undef = ir.Constant(vec, ir.Undefined)
-        zeros = ir.Constant(ir.VectorType(ir.IntType(32), _LANES), [0] * _LANES)
-
-        def splat(x):
-            one = builder.insert_element(undef, builder.trunc(x, byte), ir.Constant(ir.IntType(32), 0))
-            return builder.shuffle_vector(one, undef, zeros)
-
-        ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), vec.as_pointer())
-        v = builder.load(ptr, align=1)
+        v, splat = _vector_and_splat(context, builder, signature, args)
         hit = builder.icmp_unsigned("==", builder.or_(v, splat(args[3])), splat(args[2]))
         return builder.zext(builder.bitcast(hit, ir.IntType(_LANES)), ir.IntType(64))
 
     return sig, codegen
+
+
+@intrinsic
+def _at_most(typingctx, arr, i, c):
+    """Bit k set where ``arr[i + k] <= c`` (unsigned), for k < _LANES: as ``_match``."""
+    sig = types.uint64(arr, types.intp, types.int64)
+
+    def codegen(context, builder, signature, args):
+        v, splat = _vector_and_splat(context, builder, signature, args)
+        hit = builder.icmp_unsigned("<=", v, splat(args[2]))
+        return builder.zext(builder.bitcast(hit, ir.IntType(_LANES)), ir.IntType(64))
+
+    return sig, codegen
+
+
+def _vector_and_splat(context, builder, signature, args):
+    """(the _LANES bytes of array ``args[0]`` from ``args[1]``, a function repeating a scalar
+    in such a vector), in an intrinsic's code generation."""
+    ary = context.make_array(signature.args[0])(context, builder, args[0])
+    byte = ir.IntType(8)
+    vec = ir.VectorType(byte, _LANES)
+    undef = ir.Constant(vec, ir.Undefined)
+    zeros = ir.Constant(ir.VectorType(ir.IntType(32), _LANES), [0] * _LANES)
+
+    def splat(x):
+        one = builder.insert_element(undef, builder.trunc(x, byte), ir.Constant(ir.IntType(32), 0))
+        return builder.shuffle_vector(one, undef, zeros)
+
+    ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), vec.as_pointer())
+    return builder.load(ptr, align=1), splat
 
 
 @intrinsic
@@ -305,18 +324,36 @@ def _scan_clf(buf, lo, combined, table, anc, lens, lower, pairs):
         while flags == 0 or flags == _ANCHOR:  # a block to break out of, run once
             if close < 0 or nq < 2 or quotes[0] != close + 2 or buf[close + 1] != 32:
                 break
+            # host ident user: runs of bytes above 0x20 split by single spaces (before the
+            # first "]", so none holds one); read from a mask of the bytes up to 0x20 when
+            # the three spaces are in the line's first _LANES bytes, else byte by byte
             j = s
             first = -1
-            for _ in range(3):  # host ident user: before the first "]", so none holds one
-                t = j
-                while buf[j] > 32:
-                    j += 1
-                if j == t or buf[j] != 32:
+            low = _at_most(buf, s, 32) if s + _LANES < n else np.uint64(0)
+            two = low & (low - np.uint64(1))  # without the lowest bit
+            if two & (two - np.uint64(1)):  # three bits or more
+                b1 = _trailing_zeros(low)
+                low &= low - np.uint64(1)
+                b2 = _trailing_zeros(low)
+                low &= low - np.uint64(1)
+                b3 = _trailing_zeros(low)
+                if (b1 > 0 and b2 > b1 + 1 and b3 > b2 + 1 and buf[s + b1] == 32
+                        and buf[s + b2] == 32 and buf[s + b3] == 32):
+                    first = s + b1
+                    j = s + b3 + 1
+                else:
                     first = -2
-                    break
-                if first == -1:
-                    first = j
-                j += 1
+            else:
+                for _ in range(3):
+                    t = j
+                    while buf[j] > 32:
+                        j += 1
+                    if j == t or buf[j] != 32:
+                        first = -2
+                        break
+                    if first == -1:
+                        first = j
+                    j += 1
             if first < 0 or buf[j] != 91 or j + 1 >= close:  # "[", a time of a byte or more
                 break
             opening = j
