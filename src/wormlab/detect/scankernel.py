@@ -264,17 +264,25 @@ def _scan_clf(buf, lo, combined, table, anc, lens, lower, pairs):
                 bm = _match(buf, i, 92, 0)
                 pm = np.uint64(0)
                 if nf:
-                    f = _match(buf, i, f0, g0) | _match(buf, i, f1, g1)
-                    if nf > 2:
-                        f |= _match(buf, i, f2, g2) | _match(buf, i, f3, g3)
-                    if nf > 4:
-                        f = _ALL_LANES
+                    f = _match(buf, i, f0, g0)
+                    if nf > 1:
+                        f |= _match(buf, i, f1, g1)
+                        if nf > 2:
+                            f |= _match(buf, i, f2, g2)
+                            if nf > 3:
+                                f |= _match(buf, i, f3, g3)
+                                if nf > 4:
+                                    f = _ALL_LANES
                     if f:
-                        t = _match(buf, i + 1, s0, h0) | _match(buf, i + 1, s1, h1)
-                        if ns > 2:
-                            t |= _match(buf, i + 1, s2, h2) | _match(buf, i + 1, s3, h3)
-                        if ns > 4:
-                            t = _ALL_LANES
+                        t = _match(buf, i + 1, s0, h0)
+                        if ns > 1:
+                            t |= _match(buf, i + 1, s1, h1)
+                            if ns > 2:
+                                t |= _match(buf, i + 1, s2, h2)
+                                if ns > 3:
+                                    t |= _match(buf, i + 1, s3, h3)
+                                    if ns > 4:
+                                        t = _ALL_LANES
                         pm = f & t
             else:  # the last bytes of the block, from the table
                 nl = _tail_mask(buf, i, table, _NEWLINE)
