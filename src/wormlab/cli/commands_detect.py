@@ -48,11 +48,18 @@ def logs_cmd(
     """Find Code Red, Nimda and their kin in web logs and packet captures."""
     import gc
     import os
+    import sys
 
     # NumPy's OpenBLAS starts a thread per core when NumPy is first imported (here, unless a
     # caller did before), and they spin a while: about 0.14 s of CPU for a command that does no
-    # linear algebra. One thread, unless the user says otherwise.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # linear algebra. One thread, unless the user says otherwise; the setting is only read at
+    # that import, and is not left to the process's children.
+    if "numpy" not in sys.modules and "OPENBLAS_NUM_THREADS" not in os.environ:
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
+        try:
+            import numpy  # noqa: F401
+        finally:
+            del os.environ["OPENBLAS_NUM_THREADS"]
 
     # The report builds a dict per source and nothing here makes reference cycles: the
     # collector's passes over them (about 0.06 s per 70,000 sources) would find nothing to free.
