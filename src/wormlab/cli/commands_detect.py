@@ -14,6 +14,7 @@ _FORMAT = typer.Option("auto", "--format", help="auto, common, combined, nginx o
 _SIGS = typer.Option(None, "--signatures", help="Extra TOML signature file (repeatable).")
 _CSV = typer.Option(None, "--csv", help="Write the per-source table to this CSV file.")
 _RULE = typer.Option(None, "--rule", help="Signature ids that count (default codered-v1v2).")
+_AT_EXIT: list = []  # what the logs command registered to run at exit, once
 _WORKERS = typer.Option(2, "--workers", min=1,
                         help="Threads scanning a big log (128 MB or more) at once; the result "
                              "is the same for any number.")
@@ -46,6 +47,7 @@ def logs_cmd(
     workers: int = _WORKERS,
 ) -> None:
     """Find Code Red, Nimda and their kin in web logs and packet captures."""
+    import atexit
     import gc
     import os
     import sys
@@ -63,16 +65,19 @@ def logs_cmd(
 
     # The report builds a dict per source and nothing here makes reference cycles: the
     # collector's passes over them (about 0.06 s per 70,000 sources) would find nothing to free.
-    # After the work, what is alive (modules, Numba's tables) is frozen: the interpreter's last
-    # collection at exit then skips it (about 0.1 s once Numba is loaded).
+    # At exit, what is alive (modules, Numba's tables) is frozen first, so the interpreter's
+    # last collections skip it (about 0.1 s once Numba is loaded); a caller in the same
+    # process (tests) is not affected before its own exit.
     enabled = gc.isenabled()
     gc.disable()
     try:
         _logs(files, fmt, signatures, as_json, csv_out, workers)
     finally:
-        gc.freeze()
         if enabled:
             gc.enable()
+        if gc.freeze not in _AT_EXIT:
+            _AT_EXIT.append(gc.freeze)
+            atexit.register(gc.freeze)
 
 
 def _logs(files: list[str], fmt: str, signatures: list[Path], as_json: bool,
