@@ -1,7 +1,8 @@
 """A Fenwick (binary indexed) tree over per-host probe rates: add, total and find in O(log n).
 
 Used when hosts scan at different rates, so that a probe's source can be drawn in proportion
-to its rate among the infected hosts.
+to its rate among the infected hosts. The tree is 1-based: slot 0 of the array is not part of
+it (``kernel.run_steps`` keeps there the bound on the rates that its rejection picks use).
 """
 
 from __future__ import annotations
