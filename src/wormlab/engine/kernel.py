@@ -201,8 +201,8 @@ def _infect_batch(rng, k, hits, s_start, uniform_rate, total_rate, order, bnd, s
 
 @njit(cache=True)
 def _local_hits(rng, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate, total_rate, order, bnd,
-                state, rate, fen, jbuf, sbuf, strains_on, grp, csh, cmax, natb, lsh, rmaxlv, blk, lp, lo,
-                e1, e2, lfen, nblk):
+                state, rate, fen, jbuf, sbuf, strains_on, grp, csh, cmax, natb, locg, lsh, rmaxlv, blk, lp,
+                lo, e1, e2, lfen, nblk):
     """Fill (jbuf, sbuf) with this step's hits on susceptible hosts (targets, sources), the counts
     given (``jbuf`` has room for them); returns how many were kept (a /8 or /16 hit on a block
     emptied up to floating-point residue is dropped).
@@ -229,10 +229,10 @@ def _local_hits(rng, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate, 
                 break
         sbuf[i] = src
     same = uniform_rate > 0.0 and not strains_on  # one rate for all: a source needs no rate test
-    m = scan_local.level_hits(rng, 0, hits0, tot0, rate, same, strains_on, grp, lsh, rmaxlv, lp, lo, e1, e2,
-                              lfen, nblk, jbuf, sbuf, hits_any)
-    return scan_local.level_hits(rng, 1, hits1, tot1, rate, same, strains_on, grp, lsh, rmaxlv, lp, lo, e1, e2,
-                                 lfen, nblk, jbuf, sbuf, m)
+    m = scan_local.level_hits(rng, 0, hits0, tot0, state, rate, same, strains_on, grp, locg, lsh, rmaxlv, lp,
+                              lo, e1, e2, lfen, nblk, jbuf, sbuf, hits_any)
+    return scan_local.level_hits(rng, 1, hits1, tot1, state, rate, same, strains_on, grp, locg, lsh, rmaxlv,
+                                 lp, lo, e1, e2, lfen, nblk, jbuf, sbuf, m)
 
 
 @njit(cache=True)
@@ -242,8 +242,18 @@ def _local_pairs(rng, kept, state, jbuf, sbuf):
     target << 32 | source; returns their number."""
     for i in range(kept):  # key = target << 32 | hit index, sorted in place
         jbuf[i] = (jbuf[i] << 32) | i
-    keys = jbuf[:kept]
-    keys.sort()
+    if kept <= 24:  # a few hits, as in most steps: insertion sort (the library sort costs more)
+        for i in range(1, kept):
+            key = jbuf[i]
+            j = i - 1
+            while j >= 0 and jbuf[j] > key:
+                jbuf[j + 1] = jbuf[j]
+                j -= 1
+            jbuf[j + 1] = key
+        keys = jbuf
+    else:
+        keys = jbuf[:kept]
+        keys.sort()
     n = 0
     i = 0
     while i < kept:
@@ -261,25 +271,38 @@ def _local_pairs(rng, kept, state, jbuf, sbuf):
 
 @njit(cache=True)
 def _infect_local(rng, k, row, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate, total_rate,
-                  order, bnd, state, infection, rate, fen, jbuf, sbuf, pos, strains_on, grp, csh, cmax,
-                  natb, locg, lsh, rmaxlv, wcount, arate, wrates, wrec, blk, lp, li, lo, e1, e2, rsum,
-                  weight, lfen, nblk):
+                  hosts, reboot_p, patch_p, offline_p, order, bnd, state, infection, rate, fen, jbuf, sbuf, pos,
+                  strains_on, grp, csh, cmax, natb, locg, lsh, rmaxlv, wcount, arate, wrates, wrec, blk, lp, li,
+                  lo, e1, e2, rsum, weight, lfen, nblk):
     """One step of local-preference scanning with hits to apply, and no defence on the path:
-    sample every class's hits, then infect. Returns (new infections, first infections, hits).
+    sample every class's hits, then infect; then, if ``hosts``, the step's reboots, patches and
+    hosts going offline (``kernel_hosts.host_counts``, drawn after the infections as in
+    ``run_steps``). Returns (new infections, first infections, hits, reboots, patches).
 
     One call per step with hits, given the arrays of ``LocalIndex`` one by one (Numba counts a
     reference to every array of a tuple handed to a function, atomically; at one call per state
-    change that was most of the cost of these runs). The infections are one batch of moves
-    (``scan_local.moves``).
+    change that was most of the cost of these runs), and the host step in the same call: each
+    call from ``run_steps`` counts a reference to, and copies, every array it is given. The
+    infections are one batch of moves (``scan_local.moves``), and so are the host moves.
     """
     m = _local_hits(rng, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate, total_rate, order,
-                    bnd, state, rate, fen, jbuf, sbuf, strains_on, grp, csh, cmax, natb, lsh, rmaxlv, blk,
-                    lp, lo, e1, e2, lfen, nblk)
+                    bnd, state, rate, fen, jbuf, sbuf, strains_on, grp, csh, cmax, natb, locg, lsh, rmaxlv,
+                    blk, lp, lo, e1, e2, lfen, nblk)
     new = _local_pairs(rng, m, state, jbuf, sbuf)
     first = scan_local.moves(k, row, new, jbuf, 0, 0, 0, jbuf, -1, 0, uniform_rate, order, bnd, state,
                              infection, rate, fen, pos, True, strains_on, grp, csh, locg, lsh, wcount, arate,
                              wrates, wrec, blk, lp, li, lo, e1, e2, rsum, weight, lfen, nblk)
-    return new, first, m
+    n_reboot, n_patch, n_offline = 0, 0, 0
+    if hosts:
+        n_reboot, n_patch, n_offline = kernel_hosts.host_counts(rng, reboot_p, patch_p, offline_p, bnd)
+        n_moves = n_reboot + n_patch + n_offline
+        if n_moves > 0:
+            buf = jbuf if n_moves <= jbuf.shape[0] else np.empty(n_moves, dtype=np.int64)
+            kernel_hosts.host_offsets(rng, n_reboot, n_patch, n_offline, bnd, buf)
+            scan_local.moves(k, row, 0, buf, n_reboot, n_patch, n_offline, buf, -1, 0, uniform_rate, order, bnd,
+                             state, infection, rate, fen, pos, True, strains_on, grp, csh, locg, lsh, wcount,
+                             arate, wrates, wrec, blk, lp, li, lo, e1, e2, rsum, weight, lfen, nblk)
+    return new, first, m, n_reboot, n_patch
 
 
 @njit(cache=True)
@@ -289,8 +312,8 @@ def _infect_local_defended(rng, k, row, hits_any, hits0, tot0, hits1, tot1, s_st
     (``kernel_defense.accept_hit``) before the infections. Returns (new, first, blocked, hits)."""
     L = local
     m = _local_hits(rng, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate, total_rate, order,
-                    bnd, state, rate, fen, jbuf, sbuf, L.strains, L.grp, L.csh, L.cmax, L.natb, L.lsh,
-                    L.rmaxlv, L.blk, L.lp, L.lo, L.e1, L.e2, L.fen, L.nblk)
+                    bnd, state, rate, fen, jbuf, sbuf, L.strains, L.grp, L.csh, L.cmax, L.natb, L.locg,
+                    L.lsh, L.rmaxlv, L.blk, L.lp, L.lo, L.e1, L.e2, L.fen, L.nblk)
     kept = 0
     for i in range(m):
         if kernel_defense.accept_hit(rng, k, sbuf[i], jbuf[i], defense):
@@ -387,8 +410,20 @@ def run_steps(
                 top = max(top, wake_rate[i])
             fen[0] = top
         r_top = fen[0]
+    # the local index's arrays, read from the tuple once, as views Numba does not count
+    L = local
+    l_pos, l_grp, l_csh, l_locg = unmanaged(L.pos), unmanaged(L.grp), unmanaged(L.csh), unmanaged(L.locg)
+    l_lsh, l_rmaxlv, l_region, l_wcount = unmanaged(L.lsh), unmanaged(L.rmaxlv), unmanaged(L.region), \
+        unmanaged(L.wcount)
+    l_arate, l_wrates, l_wrec, l_blk = unmanaged(L.arate), unmanaged(L.wrates), unmanaged(L.wrec), \
+        unmanaged(L.blk)
+    l_lp, l_li, l_lo, l_e1, l_e2 = unmanaged(L.lp), unmanaged(L.li), unmanaged(L.lo), unmanaged(L.e1), \
+        unmanaged(L.e2)
+    l_rsum, l_weight, l_fen, l_nblk = unmanaged(L.rsum), unmanaged(L.weight), unmanaged(L.fen), \
+        unmanaged(L.nblk)
     for k in range(k0, k1):
         row = k // steps_per_row + 1
+        hosts_done = False  # local preference: the host step was done with the infections
         # 0. sleeping threads that wake up now
         while wake_next[0] < wake_step.shape[0] and wake_step[wake_next[0]] <= k:
             h = wake_host[wake_next[0]]
@@ -431,13 +466,11 @@ def run_steps(
                 multi = local.strains
                 s_pub = s_start
                 if multi and local.natb >= 0:  # hosts behind NAT: out of reach of "anywhere" probes
-                    s_pub -= local.e1[0, local.natb] - local.lo[0, local.natb]
+                    s_pub -= l_e1[0, local.natb]
                 any_rate = local.arate[0] if multi else share_any * total_rate / region_any
-                hits_any = 0
-                if any_rate > 1e-12 and s_pub > 0:
-                    hits_any = rng.poisson(any_rate * dt_eff * s_pub)
-                hits0, tot0, hits1, tot1 = scan_local.level_counts(rng, dt_eff, local.rmaxlv, local.region,
-                                                                   local.fen, local.nblk)
+                lam_any = any_rate * dt_eff * s_pub if any_rate > 1e-12 and s_pub > 0 else 0.0
+                hits_any, hits0, tot0, hits1, tot1 = scan_local.level_counts(rng, lam_any, dt_eff, l_rmaxlv,
+                                                                             l_region, l_fen, l_nblk)
                 hits_s = hits_any + hits0 + hits1
                 new = 0
                 first = 0
@@ -451,13 +484,17 @@ def run_steps(
                             rng, k, row, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate,
                             total_rate, order, bnd, state, infection, rate, fen, jbuf, sbuf, defense, local)
                     else:
-                        new, first, hits_s = _infect_local(
+                        hosts_done = not multi and not defense.host_active  # the host step too
+                        new, first, hits_s, n_reboot, n_patch = _infect_local(
                             rng, k, row, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate,
-                            total_rate, order, bnd, state, infection, rate, fen, jbuf, sbuf, local.pos,
-                            multi, local.grp, local.csh, local.cmax, local.natb, local.locg, local.lsh,
-                            local.rmaxlv, local.wcount, local.arate, local.wrates, local.wrec, local.blk,
-                            local.lp, local.li, local.lo, local.e1, local.e2, local.rsum, local.weight,
-                            local.fen, local.nblk)
+                            total_rate, hosts_done, reboot_p, patch_p[k], offline_p, order, bnd, state,
+                            infection, rate, fen, jbuf, sbuf, l_pos, multi,
+                            l_grp, l_csh, local.cmax, local.natb, l_locg, l_lsh, l_rmaxlv, l_wcount, l_arate,
+                            l_wrates, l_wrec, l_blk, l_lp, l_li, l_lo, l_e1, l_e2, l_rsum, l_weight, l_fen,
+                            l_nblk)
+                        if hosts_done:
+                            rec[row, R_REBOOTS] += n_reboot
+                            rec[row, R_PATCHES] += n_patch
                 busy = any_rate * dt_eff * (online - s_start)
                 lam[LAM_BUSY] += busy
                 lam[LAM_DEAD] += max(mean - busy - hits_s, 0.0)
@@ -571,6 +608,8 @@ def run_steps(
         elif plain_defended:  # the same with host defences, given their arrays one by one
             kdh.host_step(rng, k, row, reboot_p, patch_p[k], offline_p, uniform_rate, order, bnd, state,
                           infection, rate, fen, rec, d_ctl, d_fpar, d_ever, d_type, d_marks)
+        elif hosts_done:  # (done in _infect_local)
+            pass
         elif local.active and not defense.host_active:  # as plain_hosts, keeping the block index
             n_reboot, n_patch, n_offline = kernel_hosts.host_counts(rng, reboot_p, patch_p[k], offline_p,
                                                                     bnd)
@@ -581,10 +620,9 @@ def run_steps(
                     sbuf = np.empty(2 * n_moves, dtype=np.int64)
                 kernel_hosts.host_offsets(rng, n_reboot, n_patch, n_offline, bnd, jbuf)
                 scan_local.moves(k, row, 0, jbuf, n_reboot, n_patch, n_offline, jbuf, -1, 0, uniform_rate,
-                                 order, bnd, state, infection, rate, fen, local.pos, True, local.strains,
-                                 local.grp, local.csh, local.locg, local.lsh, local.wcount, local.arate,
-                                 local.wrates, local.wrec, local.blk, local.lp, local.li, local.lo,
-                                 local.e1, local.e2, local.rsum, local.weight, local.fen, local.nblk)
+                                 order, bnd, state, infection, rate, fen, l_pos, True, local.strains, l_grp,
+                                 l_csh, l_locg, l_lsh, l_wcount, l_arate, l_wrates, l_wrec, l_blk, l_lp, l_li,
+                                 l_lo, l_e1, l_e2, l_rsum, l_weight, l_fen, l_nblk)
                 rec[row, R_REBOOTS] += n_reboot
                 rec[row, R_PATCHES] += n_patch
         elif reboot_p > 0.0 or patch_p[k] > 0.0 or offline_p > 0.0 or defense.host_active:

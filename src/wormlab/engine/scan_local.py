@@ -3,31 +3,43 @@
 A probe of class "same /16" from host a lands uniformly in a's /16, so it hits a susceptible host
 at rate share16 * rate_a * S_b / 2^16, where S_b is the number of susceptible hosts in a's block b.
 Summed over infected hosts that is sum_b R_b * S_b / 2^16, with R_b the summed *local rate*
-(rate x share of the level) of the infected hosts of block b. The engine keeps, per level (/8 and
-/16) and per block:
-
-* the hosts of the block (a contiguous range of host indices, since hosts are sorted by address)
-  permuted into segments susceptible | infected | other, with the inverse permutation;
-* R_b, and a Fenwick tree over blocks with weight R_b * S_b.
+(rate x share of the level) of the infected hosts of block b. Hosts are sorted by address, so the
+hosts of a block are a contiguous range of host indices. The engine keeps, per level (/8 and /16)
+and per block: S_b, the number I_b of infected hosts that scan locally, R_b, and a Fenwick tree
+over blocks with weight R_b * S_b; at /8 also the list of the block's locally scanning infected
+hosts (in the block's index range of ``lp[0]``, with each host's place in ``li[0]``).
 
 A hit then picks a block in proportion to R_b * S_b, a uniform susceptible host of the block and
-a source among the block's infected hosts in proportion to its local rate (uniform pick, accepted
-with probability local rate / its maximum; after many refusals an exact linear pick). Every state
-change goes through ``moves`` (a step's infections, a step's reboots, patches and hosts going
-offline, or one move from ``kernel_hosts.move_at``), so the work stays proportional to the number
-of state changes, as for uniform scanning.
+a source among the block's infected hosts in proportion to its local rate:
 
-Speed: Numba counts a reference to each array handed to a function (two atomic operations per
-array, per call, also for inlined functions), and to every array of a namedtuple such as
+* the target by rejection: a uniform host of the block's range, kept if susceptible. The tries per
+  hit average (hosts of the block) / S_b, and since hits come in proportion to S_b, all tries
+  together are about the number of local probes that reach a vulnerable host of any state; each
+  reads one byte of ``state`` (a small array). After ``_tries(n)`` refusals an exact linear pick;
+* the source at /8 from the list (uniform, then accepted with probability local rate / its
+  maximum); at /16 (blocks of a dozen hosts at Code Red's density) by rejection in the block's
+  range like the target. After many refusals an exact linear pick, so the law stays exact however
+  uneven the rates.
+
+A rejection pick with an exact pick after K refusals is exact: given acceptance at any try the
+pick has the target law, and so does the fallback. Every state change goes through ``moves`` (a
+step's infections, a step's reboots, patches and hosts going offline, or one move from
+``kernel_hosts.move_at``): counts, R_b and weights at both levels, and the /8 list.
+
+Speed: per state change the index touches the host's 16-byte record, its /16 block's 64-byte
+record and the /16 tree (the /8 records, tree and list ends are few enough to stay in cache);
+it keeps no per-block permutation of hosts, whose swaps cost three cache misses per level.
+Numba counts a reference to each array handed to a function (two atomic operations per array,
+per call, also for inlined functions), and to every array of a namedtuple such as
 ``LocalIndex``. So the hot code takes the arrays one by one, and is called once per step with
 work, never once per hit or per move.
 
 *Strains* (competing worms, hosts behind NAT; ``engine/strains.py`` builds them): each host has a
 group ``grp`` = 2 x its worm + 1 if behind NAT, and the shares are per group (``lsh``: local rate
 per unit rate and level; ``csh``: "anywhere" hit rate per unit rate and per address of the public
-space). A host of a worm without local classes (uniform scanning) sits in the "other" segment of
-the block index while infected. ``moves`` also keeps per-worm infected counts and the summed
-"anywhere" rate; ``kernel._local_hits`` draws the anywhere class from them.
+space). A host of a worm without local classes (uniform scanning) is not a local scanner: it is
+counted in no I_b or R_b while infected. ``moves`` also keeps per-worm infected counts and the
+summed "anywhere" rate; ``kernel._local_hits`` draws the anywhere class from them.
 """
 
 from __future__ import annotations
@@ -43,6 +55,12 @@ from wormlab.engine.records import EVER_BIT, INFECTED, OFFLINE, PATCHED, STATE_M
 
 LocalIndex = namedtuple(
     "LocalIndex",
+    # pos: each host's place in ``order``; per level lv and block b: blk[lv, h] the block of host
+    # h, lo[lv, b] .. lo[lv, b + 1] the block's host indices, e1[lv, b] its number S_b of
+    # susceptible hosts, e2[lv, b] its number I_b of infected local scanners, rsum R_b, weight
+    # R_b * S_b, fen the trees over the weights, nblk the blocks per level; lp[0] the /8 blocks'
+    # lists of infected local scanners (block b's at lo[0, b] .. lo[0, b] + I_b), li[0, h] the
+    # place of host h in it
     ["active", "pos", "blk", "lp", "li", "lo", "e1", "e2", "rsum", "weight", "fen", "nblk",
      "share", "region", "rmax",
      # per group g (2 x worm + behind NAT): local rate per unit rate at each level, anywhere rate
@@ -68,23 +86,24 @@ def _no_strains(shares: np.ndarray, region: np.ndarray, rmax: float) -> dict:
 
 def _tables(n: int, width: int) -> dict:
     """The per-host and per-block arrays, laid out so that one state change touches few cache
-    lines: a host's blocks and places at both levels (``blk``, ``li``) share 16 bytes, and a
-    block's ``lo``, ``e1``, ``e2``, ``rsum`` and ``weight`` share one 64-byte record. Each is a
-    strided view (Numba indexes it as before); for ``width`` blocks per level."""
-    hrec = np.zeros((n, 4), dtype=np.int32)  # blk /8, blk /16, li /8, li /16
+    lines: a host's blocks at both levels, its place in the /8 list and its place in ``order``
+    (``blk``, ``li``, ``pos``) share 16 bytes, and a block's ``lo``, ``e1``, ``e2``, ``rsum``
+    and ``weight`` share one 64-byte record. Each is a strided view (Numba indexes it as
+    before); for ``width`` blocks per level."""
+    hrec = np.zeros((n, 4), dtype=np.int32)  # blk /8, blk /16, li /8, pos
     brec = np.zeros((2, width + 1, 8), dtype=np.int64)  # lo, e1, e2, rsum, weight (as float64)
     fview = brec.view(np.float64)
-    return dict(blk=hrec[:, 0:2].T, li=hrec[:, 2:4].T, lo=brec[:, :, 0], e1=brec[:, :width, 1],
-                e2=brec[:, :width, 2], rsum=fview[:, :width, 3], weight=fview[:, :width, 4])
+    return dict(blk=hrec[:, 0:2].T, li=hrec[:, 2:3].T, pos=hrec[:, 3], lo=brec[:, :, 0],
+                e1=brec[:, :width, 1], e2=brec[:, :width, 2], rsum=fview[:, :width, 3],
+                weight=fview[:, :width, 4])
 
 
 def no_local() -> LocalIndex:
     """The index of a run without local-preference scanning: every hook is skipped (the same
     array types as a real index, so Numba compiles the kernel once for both)."""
-    return LocalIndex(False, np.zeros(1, dtype=np.int32), lp=np.zeros((2, 1), dtype=np.int32),
-                      fen=np.zeros((2, 2)), nblk=np.zeros(2, dtype=np.int64), share=np.zeros(3),
-                      region=np.ones(3), rmax=1.0, **_tables(1, 1),
-                      **_no_strains(np.zeros(3), np.ones(3), 1.0))
+    return LocalIndex(False, lp=np.zeros((1, 1), dtype=np.int32), fen=np.zeros((2, 2)),
+                      nblk=np.zeros(2, dtype=np.int64), share=np.zeros(3), region=np.ones(3), rmax=1.0,
+                      **_tables(1, 1), **_no_strains(np.zeros(3), np.ones(3), 1.0))
 
 
 def build_local_index(address: np.ndarray, rate: np.ndarray, bits: int, shares: tuple[float, float, float],
@@ -96,19 +115,18 @@ def build_local_index(address: np.ndarray, rate: np.ndarray, bits: int, shares: 
     nblk = np.array([1 << (bits - s) if bits > s else 1 for s in shifts], dtype=np.int64)
     width = int(nblk.max())
     t = _tables(n, width)
-    t["blk"][:] = np.stack([(address.astype(np.int64) >> s) for s in shifts])
     lo = t["lo"]
     for level in range(2):
-        lo[level, : nblk[level] + 1] = np.searchsorted(t["blk"][level], np.arange(nblk[level] + 1))
+        blk = address >> np.uint32(shifts[level])
+        t["blk"][level] = blk
+        lo[level, : nblk[level] + 1] = np.searchsorted(blk, np.arange(nblk[level] + 1, dtype=np.uint32))
         lo[level, nblk[level] + 1 :] = n
-    t["e1"][:] = lo[:, 1:]
-    t["e2"][:] = lo[:, 1:]
-    ident = np.tile(np.arange(n, dtype=np.int32), (2, 1))  # int32 halves the cache footprint
-    t["li"][:] = ident
+    t["e1"][:] = np.diff(lo, axis=1)  # every host susceptible
+    t["pos"][:] = np.arange(n, dtype=np.int32)
     region = np.array([float(1 << shifts[0]), float(1 << shifts[1]), anywhere_region])
     share = np.asarray(shares, dtype=np.float64)
     rmax = float(rate.max()) if n else 1.0
-    return LocalIndex(True, np.arange(n, dtype=np.int32), lp=ident, fen=np.zeros((2, width + 1)), nblk=nblk,
+    return LocalIndex(True, lp=np.empty((1, n), dtype=np.int32), fen=np.zeros((2, width + 1)), nblk=nblk,
                       share=share, region=region, rmax=rmax, **t, **_no_strains(share, region, rmax))
 
 
@@ -150,12 +168,14 @@ def fen_find_row(fen, lv, n, target):
     bit = 1
     while bit * 2 <= n:
         bit *= 2
-    while bit > 0:
+    while bit > 0:  # (selects, not branches: each level's turn is a coin toss to the predictor)
         nxt = idx + bit
-        if nxt <= n and fen[lv, nxt] <= target:
-            idx = nxt
-            target -= fen[lv, nxt]
-        bit //= 2
+        if nxt <= n:
+            v = fen[lv, nxt]
+            take = v <= target
+            idx = nxt if take else idx
+            target -= v if take else 0.0
+        bit >>= 1
     return idx if idx < n else n - 1
 
 
@@ -172,16 +192,34 @@ def moves(k, row, n_inf, pairs, n_reboot, n_patch, n_offline, offsets, j_one, to
     given as ``offsets`` (``kernel_hosts.host_offsets``); then, if
     ``j_one`` >= 0, the host at position ``j_one`` of ``order`` moves to state ``to_one`` (the
     single moves of ``kernel_hosts.move_at``). A move is one swap per segment boundary crossed in
-    ``order`` and in the host's /8 and /16 blocks (segments susceptible | infected | other).
+    ``order``; in the block index, counts, rates and weights change at both levels and a host
+    that starts or stops scanning locally enters or leaves its /8 block's list.
 
     The move is written out in this one loop, not called per move: Numba counts a reference to
     every array handed to a function, even an inlined one, with two atomic operations each, which
     cost more than the move itself. So callers hand over a step's moves at once.
     """
     nw = wcount.shape[0]
+    # a batch (j_one < 0) gets the kernel's uniform_rate: > 0 when every host scans at that rate
+    same_rate = uniform_rate > 0.0 and j_one < 0 and not strains
     n_host = n_reboot + n_patch + n_offline
     total = n_inf + n_host + (1 if j_one >= 0 else 0)
     first_inf = 0
+    if active and total > 1:
+        # Touch what the moves will read, host after host, before moving any: each move is a
+        # chain of dependent cache misses (host -> its record -> its block's record), and these
+        # short loops let the processor wait for the misses of all the moves at once. Reads
+        # only; a move may change a later move's host (a swap), which then just misses.
+        acc = 0
+        for i in range(total):
+            h = pairs[i] >> 32 if i < n_inf else order[(bnd[1] if i < n_inf + n_reboot else 0)
+                                                        + offsets[i - n_inf]]
+            acc += pos[h] + state[h]
+        for i in range(total):
+            h = pairs[i] >> 32 if i < n_inf else order[(bnd[1] if i < n_inf + n_reboot else 0)
+                                                        + offsets[i - n_inf]]
+            acc += e1[1, blk[1, h]] + order[pos[h]] + infection[h, 0]
+        lfen[0, 0] = acc  # (an unused slot of the trees: keeps the reads)
     for i in range(total):
         w = 0
         if i < n_inf:
@@ -252,7 +290,7 @@ def moves(k, row, n_inf, pairs, n_reboot, n_patch, n_offline, offsets, j_one, to
                 fen_add(fen, h, rate[h])
         if not active:
             continue
-        # the block index: per-worm counts, R_b, the segments of both levels, block weights
+        # the block index: per-worm counts, then per level S_b, I_b, R_b, the /8 list, weights
         g = grp[h] & 15 if strains else 0
         if strains and (s0 == INFECTED) != (to_state == INFECTED):
             r = rate[h] * csh[g]  # (grp: bit 0 behind NAT, bits 1-3 worm; strains.py)
@@ -266,42 +304,32 @@ def moves(k, row, n_inf, pairs, n_reboot, n_patch, n_offline, offsets, j_one, to
         z = _seg(to_state, locg[g])
         if a == z:
             continue
+        # with one rate for all (a batch, no strains) the rate is not read: a cache miss
+        rh = uniform_rate if same_rate else rate[h]
         for lv in range(2):
             b = blk[lv, h]
-            if a == 1:
-                rsum[lv, b] -= rate[h] * lsh[g, lv]
-            if z == 1:
-                rsum[lv, b] += rate[h] * lsh[g, lv]
-            # across the block's segment boundaries (e1: end of susceptible, e2: end of infected)
-            jl = li[lv, h]
-            if a < z:
-                for sg in range(a, z):
-                    if sg == 0:
-                        last = e1[lv, b] - 1
-                        e1[lv, b] = last
-                    else:
-                        last = e2[lv, b] - 1
-                        e2[lv, b] = last
-                    other = lp[lv, last]
-                    lp[lv, jl] = other
-                    li[lv, other] = jl
-                    lp[lv, last] = h  # (the next boundary may be this same slot)
-                    jl = last
-            else:
-                for sg in range(a, z, -1):
-                    if sg == 1:
-                        first = e1[lv, b]
-                        e1[lv, b] = first + 1
-                    else:
-                        first = e2[lv, b]
-                        e2[lv, b] = first + 1
-                    other = lp[lv, first]
-                    lp[lv, jl] = other
-                    li[lv, other] = jl
-                    lp[lv, first] = h
-                    jl = first
-            li[lv, h] = jl
-            wb = rsum[lv, b] * (e1[lv, b] - lo[lv, b])
+            if a == 0:
+                e1[lv, b] -= 1
+            elif a == 1:
+                rsum[lv, b] -= rh * lsh[g, lv]
+                n_i = e2[lv, b] - 1
+                e2[lv, b] = n_i
+                if lv == 0:  # out of the /8 list: its last entry takes the place
+                    at = li[0, h]
+                    other = lp[0, lo[0, b] + n_i]
+                    lp[0, at] = other
+                    li[0, other] = at
+            if z == 0:
+                e1[lv, b] += 1
+            elif z == 1:
+                rsum[lv, b] += rh * lsh[g, lv]
+                n_i = e2[lv, b]
+                e2[lv, b] = n_i + 1
+                if lv == 0:  # onto the end of the /8 list
+                    at = lo[0, b] + n_i
+                    lp[0, at] = h
+                    li[0, h] = at
+            wb = rsum[lv, b] * e1[lv, b]
             if wb < 1e-9:
                 wb = 0.0
             t = b + 1  # fen_add_row, written out
@@ -324,68 +352,167 @@ def on_rate_change(h, delta, local):
     for lv in range(2):
         b = local.blk[lv, h]
         local.rsum[lv, b] += delta * local.lsh[g, lv]
-        w = local.rsum[lv, b] * (local.e1[lv, b] - local.lo[lv, b])
+        w = local.rsum[lv, b] * local.e1[lv, b]
         fen_add_row(local.fen, lv, local.nblk[lv], b, w - local.weight[lv, b])
         local.weight[lv, b] = w
 
 
 @njit(cache=True, inline="always")
-def _pick_in_block_source(rng, lv, b, rate, same_rate, strains, grp, lsh, rmaxlv, lp, e1, e2):
-    """An infected host of block b, in proportion to its local rate (uniform pick, then accepted
-    with probability local rate / its maximum; after 1000 refusals an exact linear pick, so the
-    law stays exact however uneven the rates). With ``same_rate`` (every host scans at the same
-    rate, one worm) the uniform pick is the answer, and its rate is not read (a cache miss)."""
-    lo = e1[lv, b]
-    n_inf = e2[lv, b] - lo
-    if same_rate:
-        return lp[lv, lo + below(rng, n_inf)]
-    top = rmaxlv[lv]
-    for _ in range(1000):
-        h = lp[lv, lo + below(rng, n_inf)]
-        r = rate[h] * lsh[grp[h] & 15 if strains else 0, lv]
-        if r >= top or rng.random() * top < r:
-            return h
-    total = 0.0
-    for i in range(lo, lo + n_inf):
-        h = lp[lv, i]
-        total += rate[h] * lsh[grp[h] & 15 if strains else 0, lv]
-    u = rng.random() * total
-    for i in range(lo, lo + n_inf):
-        h = lp[lv, i]
-        u -= rate[h] * lsh[grp[h] & 15 if strains else 0, lv]
-        if u < 0.0:
-            return h
-    return lp[lv, lo + n_inf - 1]
+def _tries(n):
+    """Rejection tries in a range of ``n`` hosts before the exact linear pick: about as dear as one
+    pass over the range."""
+    return 16 + n // 4
 
 
 @njit(cache=True, inline="always")
-def level_counts(rng, dt_s, rmaxlv, region, fen, nblk):
-    """This step's numbers of hits of the /8 and /16 classes on susceptible hosts, and the block
-    weight totals they are drawn against: (hits /8, total /8, hits /16, total /16)."""
-    hits0, hits1, tot0, tot1 = 0, 0, 0.0, 0.0
+def level_counts(rng, lam_any, dt_s, rmaxlv, region, fen, nblk):
+    """This step's numbers of hits on susceptible hosts of the "anywhere" class (mean
+    ``lam_any``), the /8 and /16 classes, and the block weight totals the local ones are drawn
+    against: (hits anywhere, hits /8, total /8, hits /16, total /16).
+
+    The three are independent Poisson counts, drawn as one Poisson count of their sum, each hit
+    then given a class with probability its mean over the sum (the same law; one Poisson draw a
+    step costs an exponential, and most steps have no or few hits)."""
+    tot0, tot1, lam0, lam1 = 0.0, 0.0, 0.0, 0.0
     if rmaxlv[0] > 0.0:
         tot0 = fen_total_row(fen, 0, nblk[0])
         if tot0 > 0.0:
-            hits0 = rng.poisson(dt_s * tot0 / region[0])
+            lam0 = dt_s * tot0 / region[0]
     if rmaxlv[1] > 0.0:
         tot1 = fen_total_row(fen, 1, nblk[1])
         if tot1 > 0.0:
-            hits1 = rng.poisson(dt_s * tot1 / region[1])
-    return hits0, tot0, hits1, tot1
+            lam1 = dt_s * tot1 / region[1]
+    lam = lam_any + lam0 + lam1
+    hits_any, hits0, hits1 = 0, 0, 0
+    if lam > 0.0:
+        for _ in range(rng.poisson(lam)):
+            u = rng.random() * lam
+            if u < lam_any:
+                hits_any += 1
+            elif u < lam_any + lam0:
+                hits0 += 1
+            else:
+                hits1 += 1
+    return hits_any, hits0, tot0, hits1, tot1
 
 
 @njit(cache=True, inline="always")
-def level_hits(rng, lv, hits, total, rate, same_rate, strains, grp, lsh, rmaxlv, lp, lo, e1, e2, fen, nblk, jbuf,
-               sbuf, m):
+def _below_q(rng, q, lim, inv_q):
+    """``draws.below(rng, n)`` for many draws with one ``n``: with q = 2^53 // n, lim = q * n and
+    inv_q = 1 / q worked out once, a 53-bit k below lim gives k // q, each value from exactly q
+    of them (exactly uniform); the quotient comes from a multiplication, corrected by one where
+    rounding put it off, instead of a division (tens of cycles)."""
+    while True:
+        k = np.int64(rng.random() * 9007199254740992.0)
+        if k < lim:
+            i = np.int64(k * inv_q)
+            t = i * q
+            if t > k:
+                i -= 1
+            elif t + q <= k:
+                i += 1
+            return i
+
+
+@njit(cache=True, inline="always")
+def level_hits(rng, lv, hits, total, state, rate, same_rate, strains, grp, locg, lsh, rmaxlv, lp, lo, e1, e2,
+               fen, nblk, jbuf, sbuf, m):
     """Append ``hits`` hits of level ``lv`` (0: /8, 1: /16) to (jbuf, sbuf) from position ``m``,
     which must have room: targets, and sources in the target's block. Nothing is modified, so
-    every hit sees the state at the start of the step. Returns the new count."""
-    for _ in range(hits):
-        b = fen_find_row(fen, lv, nblk[lv], rng.random() * total)
-        s_count = e1[lv, b] - lo[lv, b]
-        if s_count <= 0 or e2[lv, b] - e1[lv, b] <= 0:
+    every hit sees the state at the start of the step. Returns the new count.
+
+    The blocks of all the hits are drawn first, and what the picks in them will read touched
+    next, so that the processor waits for the cache misses of all hits at once. With
+    ``same_rate`` (one worm, one rate for all) a source needs no rate test. The picks are
+    written out here, not called per hit (a call counts references to the arrays it is given).
+    """
+    top = rmaxlv[lv]
+    for i in range(hits):
+        jbuf[m + i] = fen_find_row(fen, lv, nblk[lv], rng.random() * total)
+    acc = 0
+    for i in range(hits):
+        b = jbuf[m + i]
+        acc += e1[lv, b] + lo[lv, b + 1]
+    for i in range(hits):
+        first = lo[lv, jbuf[m + i]]
+        acc += state[first] + lp[0, first] if lv == 0 else state[first]
+    fen[0, 0] = acc  # (an unused slot of the trees: keeps the reads)
+    out = m
+    for i in range(hits):
+        b = jbuf[m + i]
+        n_s = e1[lv, b]
+        n_i = e2[lv, b]
+        if n_s <= 0 or n_i <= 0:
             continue  # floating-point residue of an emptied block
-        jbuf[m] = lp[lv, lo[lv, b] + below(rng, s_count)]
-        sbuf[m] = _pick_in_block_source(rng, lv, b, rate, same_rate, strains, grp, lsh, rmaxlv, lp, e1, e2)
-        m += 1
-    return m
+        first = lo[lv, b]
+        n_b = lo[lv, b + 1] - first
+        q = 9007199254740992 // n_b
+        lim = q * n_b
+        inv_q = 1.0 / q
+        # the target: a uniform susceptible host of the block, by rejection, then exactly
+        h = -1
+        for _t in range(_tries(n_b)):
+            c = first + _below_q(rng, q, lim, inv_q)
+            if state[c] & STATE_MASK == SUSCEPTIBLE:
+                h = c
+                break
+        if h < 0:
+            u = below(rng, n_s)
+            for c in range(first, first + n_b):
+                if state[c] & STATE_MASK == SUSCEPTIBLE:
+                    if u == 0:
+                        h = c
+                        break
+                    u -= 1
+        # the source: an infected local scanner of the block, in proportion to its local rate
+        src = -1
+        if lv == 0:  # from the /8 list: uniform, then accepted with probability rate / maximum
+            if same_rate:
+                src = lp[0, first + below(rng, n_i)]
+            else:
+                for _t in range(1000):
+                    c = lp[0, first + below(rng, n_i)]
+                    r = rate[c] * lsh[grp[c] & 15 if strains else 0, 0]
+                    if r >= top or rng.random() * top < r:
+                        src = c
+                        break
+        else:  # in the /16 block's range: kept if an infected local scanner, then as above
+            for _t in range(_tries(n_b) * (1 if same_rate else 4)):
+                c = first + _below_q(rng, q, lim, inv_q)
+                if state[c] & STATE_MASK != INFECTED:
+                    continue
+                if same_rate:
+                    src = c
+                    break
+                g = grp[c] & 15 if strains else 0
+                if not locg[g]:
+                    continue
+                r = rate[c] * lsh[g, 1]
+                if r >= top or rng.random() * top < r:
+                    src = c
+                    break
+        if src < 0:  # exact: in proportion to the local rates over the block
+            tot = 0.0
+            for x in range(n_i if lv == 0 else n_b):
+                c = lp[0, first + x] if lv == 0 else first + x
+                if state[c] & STATE_MASK == INFECTED:
+                    g = grp[c] & 15 if strains else 0
+                    if locg[g]:
+                        tot += rate[c] * lsh[g, lv]
+            u = rng.random() * tot
+            for x in range(n_i if lv == 0 else n_b):
+                c = lp[0, first + x] if lv == 0 else first + x
+                if state[c] & STATE_MASK == INFECTED:
+                    g = grp[c] & 15 if strains else 0
+                    r = rate[c] * lsh[g, lv] if locg[g] else 0.0
+                    if r > 0.0:
+                        src = c
+                        u -= r
+                        if u < 0.0:
+                            break
+        if h < 0 or src < 0:
+            continue  # (residue again: no susceptible host, or no positive rate, left)
+        jbuf[out] = h
+        sbuf[out] = src
+        out += 1
+    return out
