@@ -97,7 +97,7 @@ def _all_paths(tmp_path, data: bytes, fmt: str, monkeypatch):
         rep = scan_inputs([str(path)], RULES, fmt, workers)
         f = rep.files[0]
         out.append(((f.lines, f.blank, f.directives, f.malformed, f.malformed_examples),
-                    rep.totals(), rep.source_rows()))
+                    rep.totals(), rep.source_rows(), rep.timeline_rows(), rep.to_json()))
     return out
 
 
