@@ -5,9 +5,10 @@ at rate share16 * rate_a * S_b / 2^16, where S_b is the number of susceptible ho
 Summed over infected hosts that is sum_b R_b * S_b / 2^16, with R_b the summed *local rate*
 (rate x share of the level) of the infected hosts of block b. Hosts are sorted by address, so the
 hosts of a block are a contiguous range of host indices. The engine keeps, per level (/8 and /16)
-and per block: S_b, the number I_b of infected hosts that scan locally, R_b, and a Fenwick tree
-over blocks with weight R_b * S_b; at /8 also the list of the block's locally scanning infected
-hosts (in the block's index range of ``lp[0]``, with each host's place in ``li[0]``).
+and per block: S_b, the number I_b of infected hosts that scan locally, R_b, and a 16-ary tree
+of sums over blocks with weight R_b * S_b (``_tree_add``); at /8 also the list of the block's
+locally scanning infected hosts (in the block's index range of ``lp[0]``, with each host's place
+in ``li[0]``).
 
 A hit then picks a block in proportion to R_b * S_b, a uniform susceptible host of the block and
 a source among the block's infected hosts in proportion to its local rate:
@@ -126,7 +127,7 @@ def build_local_index(address: np.ndarray, rate: np.ndarray, bits: int, shares: 
     region = np.array([float(1 << shifts[0]), float(1 << shifts[1]), anywhere_region])
     share = np.asarray(shares, dtype=np.float64)
     rmax = float(rate.max()) if n else 1.0
-    return LocalIndex(True, lp=np.empty((1, n), dtype=np.int32), fen=np.zeros((2, width + 1)), nblk=nblk,
+    return LocalIndex(True, lp=np.empty((1, n), dtype=np.int32), fen=np.zeros((2, tree_size(width))), nblk=nblk,
                       share=share, region=region, rmax=rmax, **t, **_no_strains(share, region, rmax))
 
 
@@ -140,43 +141,86 @@ def _seg(state_code, local_scanner):
     return 2
 
 
-@njit(cache=True, inline="always")
-def fen_add_row(fen, lv, n, b, delta):
-    """``fenwick.fen_add`` on row ``lv`` (a tree over ``n`` blocks) of a 2-D array: a row view
-    would be one more reference to count at every call."""
-    i = b + 1
-    while i <= n:
-        fen[lv, i] += delta
-        i += i & (-i)
+def tree_size(nblk: int) -> int:
+    """Slots of one row of ``fen`` for a tree over ``nblk`` blocks (``_tree_add``)."""
+    span, size = 1, 1
+    while span < nblk:
+        span *= 16
+    while span >= 1:
+        size += span
+        span //= 16
+    return size
 
 
 @njit(cache=True, inline="always")
-def fen_total_row(fen, lv, n):
-    """``fenwick.fen_total`` on row ``lv`` of a 2-D array."""
-    s = 0.0
-    i = n
-    while i > 0:
-        s += fen[lv, i]
-        i -= i & (-i)
-    return s
+def _leaves(n):
+    """The tree's leaf count for ``n`` blocks: the least power of 16 at or above n."""
+    span = 1
+    while span < n:
+        span *= 16
+    return span
 
 
 @njit(cache=True, inline="always")
-def fen_find_row(fen, lv, n, target):
-    """``fenwick.fen_find`` on row ``lv`` of a 2-D array."""
-    idx = 0
-    bit = 1
-    while bit * 2 <= n:
-        bit *= 2
-    while bit > 0:  # (selects, not branches: each level's turn is a coin toss to the predictor)
-        nxt = idx + bit
-        if nxt <= n:
-            v = fen[lv, nxt]
-            take = v <= target
-            idx = nxt if take else idx
-            target -= v if take else 0.0
-        bit >>= 1
-    return idx if idx < n else n - 1
+def _tree_add(fen, lv, n, b, delta):
+    """Add ``delta`` to the weight of block ``b`` in row ``lv`` of ``fen``: a 16-ary tree over
+    ``n`` blocks, its leaves at 1 .. P (P = 16^d >= n), then each level of sums of 16 nodes, the
+    root last (slot 0 is not part of it). A change touches one leaf and d sums, the upper ones in
+    a few kilobytes that stay in cache; a Fenwick tree over 65,536 blocks touched some eight
+    nodes, the lower ones each a cache miss."""
+    span = _leaves(n)
+    off = 1
+    i = b
+    while True:
+        fen[lv, off + i] += delta
+        if span == 1:
+            break
+        off += span
+        span //= 16
+        i //= 16
+
+
+@njit(cache=True, inline="always")
+def _tree_total(fen, lv, n):
+    """The summed weight of row ``lv`` (its root)."""
+    span = _leaves(n)
+    off = 1
+    while span > 1:
+        off += span
+        span //= 16
+    return fen[lv, off]
+
+
+@njit(cache=True, inline="always")
+def _tree_find(fen, lv, n, target):
+    """The block where the running sum of weights first exceeds ``target`` (from the root down,
+    16 sums a level: two cache lines at the leaves). Floating-point residue past the last sum
+    gives the last block with a positive weight."""
+    top = _leaves(n)
+    i = 0  # index in the level below the current node
+    span = 1
+    while span < top:  # from the level under the root down to the leaves
+        span *= 16
+        off = 1  # the level of ``span`` nodes starts after the larger levels
+        s = top
+        while s != span:
+            off += s
+            s //= 16
+        base = off + 16 * i
+        pick = -1
+        last = -1
+        for c in range(16):
+            v = fen[lv, base + c]
+            if v > 0.0:
+                last = c
+                if target < v:
+                    pick = c
+                    break
+                target -= v
+        if pick < 0:
+            pick = last if last >= 0 else 0
+        i = 16 * i + pick
+    return i if i < n else n - 1
 
 
 @njit(cache=True)
@@ -332,11 +376,9 @@ def moves(k, row, n_inf, pairs, n_reboot, n_patch, n_offline, offsets, j_one, to
             wb = rsum[lv, b] * e1[lv, b]
             if wb < 1e-9:
                 wb = 0.0
-            t = b + 1  # fen_add_row, written out
             d = wb - weight[lv, b]
-            while t <= nblk[lv]:
-                lfen[lv, t] += d
-                t += t & (-t)
+            if d != 0.0:  # (a block without infected local scanners keeps weight 0)
+                _tree_add(lfen, lv, nblk[lv], b, d)
             weight[lv, b] = wb
     return first_inf
 
@@ -353,7 +395,7 @@ def on_rate_change(h, delta, local):
         b = local.blk[lv, h]
         local.rsum[lv, b] += delta * local.lsh[g, lv]
         w = local.rsum[lv, b] * local.e1[lv, b]
-        fen_add_row(local.fen, lv, local.nblk[lv], b, w - local.weight[lv, b])
+        _tree_add(local.fen, lv, local.nblk[lv], b, w - local.weight[lv, b])
         local.weight[lv, b] = w
 
 
@@ -375,11 +417,11 @@ def level_counts(rng, lam_any, dt_s, rmaxlv, region, fen, nblk):
     step costs an exponential, and most steps have no or few hits)."""
     tot0, tot1, lam0, lam1 = 0.0, 0.0, 0.0, 0.0
     if rmaxlv[0] > 0.0:
-        tot0 = fen_total_row(fen, 0, nblk[0])
+        tot0 = _tree_total(fen, 0, nblk[0])
         if tot0 > 0.0:
             lam0 = dt_s * tot0 / region[0]
     if rmaxlv[1] > 0.0:
-        tot1 = fen_total_row(fen, 1, nblk[1])
+        tot1 = _tree_total(fen, 1, nblk[1])
         if tot1 > 0.0:
             lam1 = dt_s * tot1 / region[1]
     lam = lam_any + lam0 + lam1
@@ -428,7 +470,7 @@ def level_hits(rng, lv, hits, total, state, rate, same_rate, strains, grp, locg,
     """
     top = rmaxlv[lv]
     for i in range(hits):
-        jbuf[m + i] = fen_find_row(fen, lv, nblk[lv], rng.random() * total)
+        jbuf[m + i] = _tree_find(fen, lv, nblk[lv], rng.random() * total)
     acc = 0
     for i in range(hits):
         b = jbuf[m + i]
