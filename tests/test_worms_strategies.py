@@ -53,6 +53,43 @@ def _compare(sc, seeds=50, rows=(4, 8, -1)):
 LOCAL = {"scan": {"kind": "local-preference", "same_slash8": 0.3, "same_slash16": 0.6, "anywhere": 0.1}}
 
 
+@pytest.mark.parametrize("n", [1, 5, 16, 17, 256, 1000, 65536])
+def test_block_tree_finds_the_block_where_the_running_sum_passes_the_draw(n):
+    """The local index's 16-ary tree of block weights (scan_local._tree_add): its root is the
+    total, and a draw u finds the first block whose running sum exceeds u, as a Fenwick tree
+    (or cumsum + searchsorted) does."""
+    from numba import njit
+
+    from wormlab.engine import scan_local as sl
+
+    @njit
+    def add(fen, n, b, d):
+        sl._tree_add(fen, 1, n, b, d)
+
+    @njit
+    def find(fen, n, u):
+        return sl._tree_find(fen, 1, n, u)
+
+    @njit
+    def total(fen, n):
+        return sl._tree_total(fen, 1, n)
+
+    rng = np.random.default_rng(n)
+    fen = np.zeros((2, sl.tree_size(n)))
+    w = np.zeros(n)
+    for b, d in zip(rng.integers(0, n, 300), rng.random(300)):
+        add(fen, n, b, d)
+        w[b] += d
+    if n > 1:  # a weight taken back to 0 (with one block, nothing would be left to draw)
+        b = rng.integers(0, n)
+        add(fen, n, b, -w[b])
+        w[b] = 0.0
+    assert total(fen, n) == pytest.approx(w.sum(), rel=1e-12)
+    cs = np.cumsum(w)
+    for u in rng.random(200) * w.sum():
+        assert find(fen, n, u) == np.searchsorted(cs, u, side="right")
+
+
 def test_local_preference_matches_the_per_probe_engine():
     _compare(make(worm=LOCAL))
 
