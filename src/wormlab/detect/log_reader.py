@@ -3,8 +3,9 @@
 Speed comes from not parsing most lines, and from not taking a Python step per line at all:
 each chunk is handled whole by a check that finds the candidate lines (those holding a rule
 set's anchor literal) and proves the common shapes of the format well formed: the compiled
-scanner (``scankernel.py``, Numba, one pass over the bytes, on ``workers`` threads) for big
-inputs, NumPy array checks (``fastcheck.py``) for small ones, where loading Numba would cost
+scanner, one pass over the bytes on ``workers`` threads, in C (``cscan.py``, built at install)
+for every input, or where the C extension was not built, in Numba (``scankernel.py``) for big
+inputs and NumPy array checks (``fastcheck.py``) for small ones, where loading Numba would cost
 more than it saves. Only candidates and the lines the check cannot prove are judged one by one,
 by the same code the per-line reference path runs (``FAST = False``), so every line is counted
 and each malformed one is counted and its first examples kept, exactly as that path would.
@@ -41,11 +42,15 @@ CHUNK_BYTES = 1 << 22
 # Whole-block checks (fastcheck.py) for every chunk; False judges each line on its own in
 # Python, the reference the fast path is tested against (same counts, same sightings).
 FAST = True
-# Inputs at least this big (a file's size on disk, or what a stream has given so far) go through
-# the compiled scanner (scankernel.py), and every input once it is loaded; below it, loading
-# Numba (about 0.75 s of CPU) costs more than the NumPy checks it would save (they cost about
-# 5 ns/byte more on Apache logs, 3 on IIS).
+# Without the C scanner: inputs at least this big (a file's size on disk, or what a stream has
+# given so far) go through the Numba scanner (scankernel.py), and every input once it is loaded;
+# below it, loading Numba (about 0.75 s of CPU) costs more than the NumPy checks it would save
+# (they cost about 5 ns/byte more on Apache logs, 3 on IIS). The C scanner, loaded in about a
+# millisecond, takes every input.
 COMPILED_MIN_BYTES = 128 << 20
+# Use the C scanner (cscan.py) when its extension was built; False: the Numba kernel, the
+# reference the C one is tested against (and the fallback where there is no C extension).
+C_SCANNER = True
 MAX_LINE_BYTES = 1 << 16
 MAX_EXAMPLES = 5
 _DECODE_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError)
@@ -104,6 +109,7 @@ class Overlong(bytes):
 # Python: scankernel.PARSED and NO_TIME (repeated here: that module imports Numba)
 PARSED = 2
 NO_TIME = -(1 << 63)
+_c_module: object = None  # cscan once tried: the module, or False when it does not import
 
 
 def _writable(chunk: bytes) -> np.ndarray:
@@ -231,11 +237,38 @@ def _without_blas() -> Iterator[None]:
         sys.meta_path.remove(finder)
 
 
+def c_scanner():
+    """The C scanner's module (``cscan``), or None when its extension was not built (or
+    ``C_SCANNER`` is False)."""
+    global _c_module
+    if _c_module is None:
+        try:
+            from wormlab.detect import cscan
+
+            _c_module = cscan
+        except ImportError:
+            _c_module = False
+    return _c_module if C_SCANNER and _c_module else None
+
+
+def scanner_name() -> str:
+    """Which pass a big input goes through in this process: "C (AVX2)" (or SSE2, or bytes),
+    "Numba", or "NumPy" when neither loads."""
+    c = c_scanner()
+    if c is not None:
+        return f"C ({c.ISA_NAMES[c.ISA]})"
+    return "Numba" if compiled_ready() else "NumPy"
+
+
 def compiled_ready() -> bool:
-    """Load the compiled scanner once per process (import Numba, load its cached machine code,
-    or build it the first time): about 0.45 s of CPU (0.65 with BLAS), paid only by big
-    inputs. False if it could not be loaded; the NumPy checks then do all the work."""
+    """Load the compiled scanner once per process: the C one (about a millisecond), or else
+    Numba's (import Numba, load its cached machine code, or build it the first time: about
+    0.45 s of CPU, 0.65 with BLAS, paid only by big inputs). False if neither could be
+    loaded; the NumPy checks then do all the work."""
     global _compiled_state
+    if c_scanner() is not None:
+        _compiled_state = True
+        return True
     if _compiled_state is None:
         try:
             with _without_blas():
@@ -310,7 +343,8 @@ class LogScanner:
                 for chunk in chunks:
                     yield from self._reference(chunk, parser, stats)
                 return
-            done = COMPILED_MIN_BYTES if _compiled_state or _is_big(path) else 0
+            done = COMPILED_MIN_BYTES if (_compiled_state or c_scanner() is not None
+                                          or _is_big(path)) else 0
             for chunk in chunks:
                 if done >= COMPILED_MIN_BYTES and self.pairs and compiled_ready():
                     yield from self._compiled(itertools.chain([chunk], chunks), parser, stats)
@@ -342,14 +376,23 @@ class LogScanner:
                 yield hit
 
     def _kernel(self, parser: ClfParser | IisParser) -> tuple:
-        """(scan function, mode, then its table and anchor arrays) for a parser's format."""
-        from wormlab.detect import scankernel as sk
+        """(scan function, mode, then its table and anchor arrays) for a parser's format: the C
+        scanner's when it is there, else Numba's."""
+        from wormlab.detect import scantables as st
 
-        mode = sk.IIS if isinstance(parser, IisParser) else (
-            sk.COMBINED if parser.combined else sk.COMMON)
-        if mode not in self._kernels:
-            self._kernels[mode] = (sk.scan_block, mode, *sk.kernel_args(self.anchors, mode))
-        return self._kernels[mode]
+        mode = st.IIS if isinstance(parser, IisParser) else (
+            st.COMBINED if parser.combined else st.COMMON)
+        c = c_scanner()
+        key = (mode, c is not None)
+        if key not in self._kernels:
+            if c is not None:
+                scan = c.scan_block
+            else:
+                from wormlab.detect import scankernel
+
+                scan = scankernel.scan_block
+            self._kernels[key] = (scan, mode, *st.kernel_args(self.anchors, mode))
+        return self._kernels[key]
 
     @staticmethod
     def _columns(parser: ClfParser | IisParser) -> int:
