@@ -102,6 +102,67 @@ def test_local_preference_with_rate_classes_reboots_and_patching_matches_per_pro
     assert sum(t["reboots"].sum() for t in fast) > 0 and sum(t["patches"].sum() for t in fast) > 0
 
 
+def test_local_preference_across_a_sleep_with_patching_and_reboots_matches_per_probe():
+    """In the sleep before 1 August nothing scans, so the engine makes that phase's patches and
+    reboots without its block index and rebuilds the index when spreading starts again
+    (scan_local.rebuild): the run must still have the per-probe engine's law."""
+    sc = make(worm={**LOCAL, "initial_infected": 40},
+              time={"start": "2001-07-31T23:58:00Z", "end": "2001-08-01T00:02:00Z"},
+              hosts={"mean_uptime_h": 0.05,
+                     "patch_schedule": [{"from": "2001-07-31T23:58:00Z", "rate_per_h": 10.0}]})
+    fast = _compare(sc, rows=(14, 18, -1))
+    asleep = [t[t["time"] < pd.Timestamp("2001-08-01T00:00:00Z")] for t in fast]
+    assert all(a["probes_sent"].sum() == 0 for a in asleep)
+    assert sum(a["patches"].sum() + a["reboots"].sum() for a in asleep) > 0
+
+
+def test_rebuilt_block_index_equals_the_one_kept_move_by_move():
+    """scan_local.rebuild works out from ``order`` and ``state`` the index that scan_local.moves
+    keeps move by move: positions, counts, rate sums, weights and tree, the /8 lists as sets."""
+    from numba import njit
+
+    from wormlab.engine import scan_local as sl
+    from wormlab.engine.kernel_hosts import move_at
+
+    @njit
+    def shuffle_states(order, bnd, state, local, rate, js, tos):
+        for i in range(js.shape[0]):
+            n_seg = bnd[4]
+            move_at(js[i] % n_seg, tos[i], order, bnd, state, local, rate)
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    address = np.sort(rng.choice(1 << 18, n, replace=False)).astype(np.uint32)
+    rate = rng.choice([2.0, 5.0, 11.0], n)
+    local = sl.build_local_index(address, rate, 18, (0.3, 0.6, 0.1), float(1 << 18))
+    order = np.arange(n, dtype=np.int32)
+    bnd = np.array([0, n, n, n, n], dtype=np.int64)
+    state = np.zeros(n, dtype=np.uint8)
+    shuffle_states(order, bnd, state, local, rate, rng.integers(0, n, 20_000),
+                   rng.choice(np.array([0, 1, 1, 1, 2, 3], dtype=np.uint8), 20_000))
+    assert len(set(state.tolist())) == 4
+    kept = {f: getattr(local, f).copy() for f in ("pos", "e1", "e2", "rsum", "weight", "fen", "lp")}
+    for f in ("pos", "e1", "e2", "rsum", "weight", "li"):
+        getattr(local, f)[...] = -7  # rebuild must not read what it works out
+    local.fen[...] = 0.5
+    L = local
+    sl.rebuild(order, state, rate, L.pos, L.locg, L.lsh, L.blk, L.lp, L.li, L.lo, L.e1, L.e2, L.rsum,
+               L.weight, L.fen, L.nblk)
+    np.testing.assert_array_equal(L.pos, kept["pos"])
+    for lv in range(2):  # (the blocks in use at each level)
+        used = slice(0, L.nblk[lv])
+        np.testing.assert_array_equal(L.e1[lv, used], kept["e1"][lv, used])
+        np.testing.assert_array_equal(L.e2[lv, used], kept["e2"][lv, used])
+        np.testing.assert_allclose(L.rsum[lv, used], kept["rsum"][lv, used], atol=1e-9)
+        np.testing.assert_allclose(L.weight[lv, used], kept["weight"][lv, used], atol=1e-6)
+    np.testing.assert_allclose(L.fen[:, 1:], kept["fen"][:, 1:], atol=1e-6)
+    for b in range(L.nblk[0]):
+        lo, m = L.lo[0, b], L.e2[0, b]
+        got = L.lp[0, lo:lo + m]
+        assert set(got.tolist()) == set(kept["lp"][0, lo:lo + m].tolist())
+        assert all(state[h] == 1 for h in got) and np.array_equal(L.li[0, got], np.arange(lo, lo + m))
+
+
 def test_bandwidth_limited_scanning_with_saturation_matches_per_probe():
     sc = make(worm={"probe_rate_per_s": None, "saturation_probes_per_s": 3000.0,
                     "bandwidth": {"probe_bytes": 404, "classes": [

@@ -421,9 +421,20 @@ def run_steps(
         unmanaged(L.e2)
     l_rsum, l_weight, l_fen, l_nblk = unmanaged(L.rsum), unmanaged(L.weight), unmanaged(L.fen), \
         unmanaged(L.nblk)
+    l_stale = unmanaged(L.stale)
+    # One worm scanning locally, no host defence: in steps that do not spread (flood, sleep) the
+    # block index is not read, so their host moves are made as in a plain run and the index is
+    # rebuilt before the next spreading step (scan_local.rebuild). Code Red's flood day has some
+    # 170,000 reboots and patches, each a dozen cache misses in the index.
+    lazy_index = local.active and not local.strains and not defense.host_active
     for k in range(k0, k1):
         row = k // steps_per_row + 1
         hosts_done = False  # local preference: the host step was done with the infections
+        spreading = phase[k] == PHASE_SPREAD
+        if lazy_index and spreading and l_stale[0] != 0:
+            scan_local.rebuild(order, state, rate, l_pos, l_locg, l_lsh, l_blk, l_lp, l_li, l_lo, l_e1, l_e2,
+                               l_rsum, l_weight, l_fen, l_nblk)
+            l_stale[0] = 0
         # 0. sleeping threads that wake up now
         while wake_next[0] < wake_step.shape[0] and wake_step[wake_next[0]] <= k:
             h = wake_host[wake_next[0]]
@@ -432,7 +443,7 @@ def run_steps(
             rate[h] = wake_rate[h]
             if state[h] & STATE_MASK == INFECTED:
                 fen_add(fen, h, delta)
-                if local.active:
+                if local.active and l_stale[0] == 0:  # (a stale index is rebuilt from the rates)
                     scan_local.on_rate_change(h, delta, local)
                 if scan.code >= 2 and delta == rate[h]:  # was asleep: starts on its path now
                     if scan.code == 4:
@@ -441,7 +452,7 @@ def run_steps(
                         scan_walk.start_walker(rng, h, scan.fpar[0], rate, scan)
         # 1. worm: probes and infections
         n_inf = bnd[2] - bnd[1]
-        if phase[k] == PHASE_SPREAD and n_inf > 0:
+        if spreading and n_inf > 0:
             if uniform_rate > 0.0:
                 total_rate = uniform_rate * n_inf
             else:
@@ -566,9 +577,11 @@ def run_steps(
         if local.strains and local.reboot_p > 0.0:  # competing worms: a reboot cures some worms only
             strains.reboots(rng, k, row, uniform_rate, order, bnd, state, infection, rate, fen, rec, local)
         # 2-4. reboots, patching, going offline; 5. the flood
-        if plain_hosts:  # no host defence, no per-host index: counts drawn, then the moves
+        if plain_hosts or (lazy_index and not spreading):  # no host defence, no index to keep
             n_reboot, n_patch, n_offline = kernel_hosts.host_counts(rng, reboot_p, patch_p[k],
                                                                     offline_p, bnd)
+            if lazy_index and n_reboot + n_patch + n_offline > 0:
+                l_stale[0] = 1
             # the moves of kernel_hosts.host_moves, written out: a call per step would count
             # references on each array it is given (two atomic operations per array)
             for i in range(n_reboot + n_patch + n_offline):

@@ -62,7 +62,9 @@ LocalIndex = namedtuple(
     # R_b * S_b, fen the trees over the weights, nblk the blocks per level; lp[0] the /8 blocks'
     # lists of infected local scanners (block b's at lo[0, b] .. lo[0, b] + I_b), li[0, h] the
     # place of host h in it
-    ["active", "pos", "blk", "lp", "li", "lo", "e1", "e2", "rsum", "weight", "fen", "nblk",
+    # stale[0] != 0: host moves were made without the index (no spreading then), so pos and
+    # the block index are rebuilt from ``order`` and ``state`` before the next spreading step
+    ["active", "pos", "blk", "lp", "li", "lo", "e1", "e2", "rsum", "weight", "fen", "nblk", "stale",
      "share", "region", "rmax",
      # per group g (2 x worm + behind NAT): local rate per unit rate at each level, anywhere rate
      # per unit rate per public address, whether it scans locally; maxima for rejection picks
@@ -96,7 +98,7 @@ def _tables(n: int, width: int) -> dict:
     fview = brec.view(np.float64)
     return dict(blk=hrec[:, 0:2].T, li=hrec[:, 2:3].T, pos=hrec[:, 3], lo=brec[:, :, 0],
                 e1=brec[:, :width, 1], e2=brec[:, :width, 2], rsum=fview[:, :width, 3],
-                weight=fview[:, :width, 4])
+                weight=fview[:, :width, 4], stale=np.zeros(1, dtype=np.int64))
 
 
 def no_local() -> LocalIndex:
@@ -397,6 +399,50 @@ def on_rate_change(h, delta, local):
         w = local.rsum[lv, b] * local.e1[lv, b]
         _tree_add(local.fen, lv, local.nblk[lv], b, w - local.weight[lv, b])
         local.weight[lv, b] = w
+
+
+@njit(cache=True)
+def rebuild(order, state, rate, pos, locg, lsh, blk, lp, li, lo, e1, e2, rsum, weight, lfen, nblk):
+    """Work out ``pos`` and the block index of a one-worm run (no strains) afresh from ``order``
+    and ``state``: what the moves would have kept, had they been made through ``moves``.
+
+    While nothing scans (the flood and sleep phases) the index is not read, so ``run_steps``
+    makes those steps' host moves without it and calls this before the next spreading step: one
+    pass over the hosts (in address order, so over the blocks in order too) instead of a dozen
+    cache misses per reboot or patch. The /8 lists come out in host order; a list is only ever
+    drawn from uniformly, so its order does not matter."""
+    n = order.shape[0]
+    for j in range(n):
+        pos[order[j]] = j
+    for lv in range(2):
+        for b in range(nblk[lv]):
+            e1[lv, b] = 0
+            e2[lv, b] = 0
+            rsum[lv, b] = 0.0
+    for h in range(n):
+        z = _seg(state[h] & STATE_MASK, locg[0])
+        if z == 2:
+            continue
+        for lv in range(2):
+            b = blk[lv, h]
+            if z == 0:
+                e1[lv, b] += 1
+            else:
+                rsum[lv, b] += rate[h] * lsh[0, lv]
+                if lv == 0:
+                    at = lo[0, b] + e2[0, b]
+                    lp[0, at] = h
+                    li[0, h] = at
+                e2[lv, b] += 1
+    for lv in range(2):
+        lfen[lv, 1:] = 0.0
+        for b in range(nblk[lv]):
+            wb = rsum[lv, b] * e1[lv, b]
+            if wb < 1e-9:
+                wb = 0.0
+            weight[lv, b] = wb
+            if wb > 0.0:
+                _tree_add(lfen, lv, nblk[lv], b, wb)
 
 
 @njit(cache=True, inline="always")
