@@ -11,6 +11,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wormlab.cli import main
 from wormlab.detect import log_reader
@@ -198,3 +200,34 @@ def test_cli_subprocess_clean_log_exits_0(tmp_path) -> None:
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["totals"]["sightings"] == 0
+
+
+_ARG_WORDS = ["a.log", "-", "b c.log", "--json", "--format", "--format=iis", "combined", "--csv",
+              "--csv=o.csv", "--signatures", "--signatures=s.toml", "x.toml", "--workers",
+              "--workers=1", "3", "03", "+2", "0", "--help", "-h", "--", "--jsn", "--format=",
+              "--work", "-x", "", "³", "--version"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_ARG_WORDS), max_size=8))
+def test_plain_logs_arguments_are_what_typer_gives(args) -> None:
+    """``logs`` command lines read without Typer (``plain_logs_args``) give ``logs_cmd`` the
+    arguments Typer would give it; every other line is left to Typer."""
+    import contextlib
+
+    from wormlab.cli import app, commands_detect
+
+    plain = commands_detect.plain_logs_args(args)
+    got: list[tuple] = []
+    real = commands_detect._logs
+    commands_detect._logs = lambda *a: got.append(a)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            try:
+                app(args=["logs", *args], prog_name="wormlab", standalone_mode=False)
+            except Exception:  # noqa: BLE001 - a usage error: Typer's to report
+                got.append(None)
+    finally:
+        commands_detect._logs = real
+    if plain is not None:
+        assert got == [plain], (args, got, plain)

@@ -53,6 +53,13 @@ def run_app(args: list[str]) -> int:
     from wormlab.errors import WormlabError
 
     try:
+        if args[:1] == ["logs"]:  # a plain logs command line skips Typer's parsing (pydantic)
+            from wormlab.cli.commands_detect import logs_cmd, plain_logs_args
+
+            plain = plain_logs_args(args[1:])
+            if plain is not None:
+                logs_cmd(*plain)
+                return int(ExitStatus.OK)
         # In non-standalone mode click returns the code of an Exit (130 on Ctrl-C) instead of raising.
         rv = app(args=args, prog_name="wormlab", standalone_mode=False)
     except WormlabError as err:
