@@ -14,7 +14,7 @@ import operator
 import time
 import zlib
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -345,11 +345,11 @@ class _PerSource:
     def rows(self) -> list[dict]:
         return [{"source": a, "variants": b, "rules": c, "confidence": d, "first_seen": e,
                  "last_seen": f, "count": g, "statuses": h}
-                for a, b, c, d, e, f, g, h in self._columns()]
+                for a, b, c, d, e, f, g, h in zip(*self._columns())]
 
     def row_texts(self) -> list[str]:
         """Each row of ``rows`` as ``json.dumps`` writes it."""
-        cols = list(zip(*self._columns()))
+        cols = self._columns()
         if not cols:
             return []
         names, variants, rules, conf, first, last, counts, statuses = cols
@@ -363,12 +363,12 @@ class _PerSource:
                 for a, b, c, d, e, f, g, h in zip(names, variants, rules, conf, first, last,
                                                   counts, statuses, strict=True)]
 
-    def _columns(self) -> Iterator[tuple]:
-        """Per source, earliest first: source, variants, rules, confidence, first and last
-        seen, count, statuses."""
+    def _columns(self) -> tuple[tuple, ...]:
+        """The columns of the per-source table, each in row order (earliest first): source,
+        variants, rules, confidence, first and last seen, count, statuses; () for none."""
         n = len(self.names)
         if n == 0:
-            return iter(())
+            return ()
         names = self.names
         untimed = np.isnan(self.first)
         order = np.lexsort((_name_ranks(names), np.where(untimed, 0.0, self.first), untimed))
@@ -383,7 +383,7 @@ class _PerSource:
         columns = (names, variants, rule_ids, self.conf.tolist(), iso_many(self.first),
                    iso_many(self.last), counts, statuses)
         pick = operator.itemgetter(*order.tolist()) if n > 1 else lambda c: (c[order[0]],)
-        return zip(*(pick(c) for c in columns), strict=True)
+        return tuple(pick(c) for c in columns)
 
 
 def _json_str(text: str) -> str:
@@ -414,13 +414,29 @@ def _name_ranks(names: list[str]) -> np.ndarray:
 
 
 def iso_many(times: np.ndarray) -> list[str]:
-    """``iso`` of each of ``times`` (NaN for none), by NumPy for years 1000-9999."""
+    """``iso`` of each of ``times`` (NaN for none), by NumPy for years 1000-9999: the date from
+    the day number (proleptic Gregorian, as ``time.gmtime``) and the digits written as the
+    code points of 20-character strings."""
     ok = ~np.isnan(times)
     sec = np.floor(np.where(ok, times, 0.0))
     plain = ok & (sec >= _YEAR_1000) & (sec < _YEAR_10000)
-    text = np.strings.add(np.datetime_as_string(
-        np.where(plain, sec, 0.0).astype(np.int64).astype("datetime64[s]")), "Z")
-    out: list[str] = text.tolist()
+    days, t = np.divmod(np.where(plain, sec, 0.0).astype(np.int64), 86400)
+    z = days + 719468  # days from 0000-03-01
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153  # months from March
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    year = yoe + era * 400 + (month <= 2)
+    chars = np.empty((times.size, 20), np.uint32)
+    chars[:] = np.frombuffer("0000-00-00T00:00:00Z".encode("utf-32-le"), np.uint32)
+    for col, value, width in ((0, year, 4), (5, month, 2), (8, day, 2), (11, t // 3600, 2),
+                              (14, t // 60 % 60, 2), (17, t % 60, 2)):
+        for k in range(width):
+            chars[:, col + width - 1 - k] += (value // 10 ** k % 10).astype(np.uint32)
+    out: list[str] = chars.view(np.dtype("<U20")).ravel().tolist()
     for i in np.flatnonzero(~plain).tolist():
         out[i] = iso(float(times[i])) if ok[i] else "-"
     return out
@@ -484,14 +500,23 @@ class _ParsedLines:
         srcs: list[int] = []
         rules: list[int] = []
         kept: list[int] = []
-        for n, (start, host_end, r0, r1) in enumerate(rows[:, (1, 4, 7, 8)].tolist()):
+        a = np.frombuffer(chunk, np.uint8)
+        hosts = _spans(a, rows[:, 1], rows[:, 4])
+        if hosts.isascii():  # (as good as always) one decode for all
+            names = hosts.decode("ascii").split("\n")
+        else:
+            names = [str(h, "utf-8", "backslashreplace") for h in hosts.split(b"\n")]
+        last, k = None, -1
+        for n, (r0, r1) in enumerate(rows[:, 7:9].tolist()):
             request = bytes(chunk[r0:r1])
-            k = requests.get(request)
-            if k is None:
-                k = self._rule(request)
+            if request != last:  # a worm's requests follow one another: compared, not hashed
+                last = request
+                k = requests.get(request)
+                if k is None:
+                    k = self._rule(request)
             if k < 0:
                 continue
-            host = str(chunk[start:host_end], "utf-8", "backslashreplace")
+            host = names[n]
             sid = ids.get(host)
             if sid is None:  # Report.source_id, written out: most hosts are new here
                 sid = ids[host] = len(ids)
@@ -508,6 +533,17 @@ class _ParsedLines:
         codes, at = np.unique(rows[:, 9], return_inverse=True)
         statuses = np.array([self._status(c) for c in codes.tolist()], np.int64)
         self.report.extend_columns(srcs, times, rules, statuses[at])
+
+
+def _spans(a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> bytes:
+    """The byte spans ``a[starts[i]:ends[i]]``, each followed by a newline (no span holds one:
+    they are parts of lines), in one piece: one gather for a chunk's parsed lines instead of a
+    slice per line (for short spans, such as hosts; a slice per line is faster for long ones)."""
+    lens = ends - starts + 1
+    first = np.cumsum(lens) - lens  # where each span starts in the result
+    out = a[np.arange(int(lens.sum())) - np.repeat(first - starts, lens)]
+    out[first + lens - 1] = 10
+    return out.tobytes()
 
 
 def scan_inputs(paths: Iterable[str], rules: RuleSet, fmt: str = "auto",
