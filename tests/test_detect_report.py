@@ -94,6 +94,8 @@ def test_columns_give_what_a_tally_per_source_gives(sightings) -> None:
     assert list(t["by_variant"]) == list(totals[3]) and list(t["by_rule"]) == list(totals[4])
     report.files.append(FileStats("x.log"))
     assert report.to_json() == json.dumps(report.to_dict())
+    for per_part in (1, 2, 3):  # the parts the logs command writes one by one
+        assert "".join(report.json_parts(per_part)) == report.to_json()
 
 
 @settings(max_examples=200, deadline=None)
