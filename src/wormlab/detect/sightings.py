@@ -110,6 +110,7 @@ class Report:
         self._rule = array("q")
         self._status = array("q")
         self._sources: dict[str, SourceStats] | None = None
+        self._grouped: _PerSource | None = None  # the columns by source, until the next sighting
 
     def rule_index(self, rule: Rule) -> int:
         """The number a rule's sightings are stored under."""
@@ -128,7 +129,7 @@ class Report:
         self._time.append(_NAN if time_s is None else time_s)
         self._rule.append(rule)
         self._status.append(self.status_id(status))
-        self._sources = None
+        self._sources = self._grouped = None
 
     def extend_columns(self, sources: list[int], times: np.ndarray, rules: list[int],
                        statuses: np.ndarray) -> None:
@@ -138,7 +139,7 @@ class Report:
         self._time.frombytes(np.asarray(times, np.float64).tobytes())
         self._rule.extend(rules)
         self._status.frombytes(np.asarray(statuses, np.int64).tobytes())
-        self._sources = None
+        self._sources = self._grouped = None
 
     def source_id(self, source: str) -> int:
         """The number of a source (numbered in order of first sighting)."""
@@ -191,7 +192,9 @@ class Report:
         return self._tally([r.id for r in self._rules])
 
     def _per_source(self) -> _PerSource:
-        return _PerSource(self)
+        if self._grouped is None:
+            self._grouped = _PerSource(self)
+        return self._grouped
 
     @property
     def sources(self) -> dict[str, SourceStats]:
@@ -255,9 +258,8 @@ class Report:
         costs fresh pages)."""
         head = json.dumps({"totals": self.totals(), "files": [file_dict(f) for f in self.files]})
         yield f'{head[:-1]}, "sources": ['
-        rows = self._per_source().row_texts()
-        for at in range(0, len(rows), rows_per_part):
-            yield (", " if at else "") + ", ".join(rows[at:at + rows_per_part])
+        for k, rows in enumerate(self._per_source().row_texts(rows_per_part)):
+            yield (", " if k else "") + rows
         yield f'], "timeline": {json.dumps(self.timeline_rows())}}}'
 
 
@@ -356,21 +358,32 @@ class _PerSource:
                  "last_seen": f, "count": g, "statuses": h}
                 for a, b, c, d, e, f, g, h in zip(*self._columns())]
 
-    def row_texts(self) -> list[str]:
-        """Each row of ``rows`` as ``json.dumps`` writes it."""
+    def row_texts(self, per_text: int) -> Iterator[str]:
+        """The rows of ``rows`` as ``json.dumps`` writes them, joined by ", ", up to
+        ``per_text`` rows a text: the strings that need no escaping as they are (the sources'
+        names quoted by the text around them when none does), the rows put together by one
+        join of the columns and the text between them."""
         cols = self._columns()
         if not cols:
-            return []
+            return
         names, variants, rules, conf, first, last, counts, statuses = cols
-        text = [_json_strs(names)]
+        text = [names if _plain_strs(names) else [_json_str(t) for t in names]]
         for col in (variants, rules, conf, statuses):  # a few distinct values each
             done = {v: (repr(v) if isinstance(v, float) else _json_str(v)) for v in set(col)}
             text.append([done[v] for v in col])
-        names, variants, rules, conf, statuses = text
-        return [f'{{"source": {a}, "variants": {b}, "rules": {c}, "confidence": {d}, '
-                f'"first_seen": "{e}", "last_seen": "{f}", "count": {g}, "statuses": {h}}}'
-                for a, b, c, d, e, f, g, h in zip(names, variants, rules, conf, first, last,
-                                                  counts, statuses, strict=True)]
+        quote = '"' if text[0] is names else ""
+        around = (f'{{"source": {quote}', f'{quote}, "variants": ', ', "rules": ',
+                  ', "confidence": ', ', "first_seen": "', '", "last_seen": "', '", "count": ',
+                  ', "statuses": ')
+        values = (*text[:4], first, last, list(map(str, counts)), text[4])
+        for at in range(0, len(names), per_text):
+            k = min(per_text, len(names) - at)
+            parts: list[str] = ["}, "] * (17 * k)  # 8 texts and 8 values a row, then "}, "
+            parts[-1] = "}"
+            for j, (before, value) in enumerate(zip(around, values, strict=True)):
+                parts[2 * j::17] = [before] * k
+                parts[2 * j + 1::17] = value[at:at + k]
+            yield "".join(parts)
 
     def _columns(self) -> tuple[tuple, ...]:
         """The columns of the per-source table, each in row order (earliest first): source,
@@ -381,18 +394,31 @@ class _PerSource:
         names = self.names
         untimed = np.isnan(self.first)
         order = np.lexsort((_name_ranks(names), np.where(untimed, 0.0, self.first), untimed))
-        variants, rule_ids, statuses = self._single()
+        variants, rule_ids, _ = self._single()
         counts = self.count.tolist()
-        statuses = [f"{st}:{c}" for st, c in zip(statuses, counts, strict=True)]
+        statuses = _counted(list(self.report._status_ids), self.status[self.lo], self.count)
         for i in np.flatnonzero(self.mixed).tolist():
             v, r, s = self._tallies(i)
             variants[i] = ";".join(_by_count(v))
             rule_ids[i] = ";".join(_by_count(r))
             statuses[i] = _statuses(s)
-        columns = (names, variants, rule_ids, self.conf.tolist(), iso_many(self.first),
-                   iso_many(self.last), counts, statuses)
+        first = iso_many(self.first)
+        last = first.copy()  # most sources were seen once: their last sighting is their first
+        later = np.flatnonzero(~(self.last == self.first))
+        for i, text in zip(later.tolist(), iso_many(self.last[later]), strict=True):
+            last[i] = text
+        columns = (names, variants, rule_ids, self.conf.tolist(), first, last, counts, statuses)
         pick = operator.itemgetter(*order.tolist()) if n > 1 else lambda c: (c[order[0]],)
         return tuple(pick(c) for c in columns)
+
+
+def _counted(names: list[str], ids: np.ndarray, counts: np.ndarray) -> list[str]:
+    """``f"{names[i]}:{c}"`` for each ``i`` of ``ids`` and ``c`` of ``counts``, each distinct
+    pair formatted once."""
+    m = int(counts.max()) + 1
+    pairs, at = np.unique(ids * m + counts, return_inverse=True)
+    texts = np.array([f"{names[k // m]}:{k % m}" for k in pairs.tolist()], dtype=object)
+    return texts[at].tolist()
 
 
 def _json_str(text: str) -> str:
@@ -402,12 +428,10 @@ def _json_str(text: str) -> str:
     return json.dumps(text)
 
 
-def _json_strs(texts: tuple[str, ...]) -> list[str]:
-    """``json.dumps`` of each of ``texts``; all at once when none needs escaping."""
+def _plain_strs(texts: tuple[str, ...]) -> bool:
+    """Whether ``json.dumps`` writes each of ``texts`` as it is, quoted (all checked at once)."""
     joined = " ".join(texts)
-    if joined.isascii() and joined.isprintable() and '"' not in joined and "\\" not in joined:
-        return [f'"{t}"' for t in texts]
-    return [_json_str(t) for t in texts]
+    return joined.isascii() and joined.isprintable() and '"' not in joined and "\\" not in joined
 
 
 def _name_ranks(names: list[str]) -> np.ndarray:
