@@ -540,8 +540,9 @@ class _ParsedLines:
         else:
             names = [str(h, "utf-8", "backslashreplace") for h in hosts.split(b"\n")]
         last, k = None, -1
+        view = memoryview(chunk)  # (the last line of an input comes as bytes)
         for n, (r0, r1) in enumerate(rows[:, 7:9].tolist()):
-            request = bytes(chunk[r0:r1])
+            request = view[r0:r1].tobytes()  # half the time of bytes(view[r0:r1])
             if request != last:  # a worm's requests follow one another: compared, not hashed
                 last = request
                 k = requests.get(request)
