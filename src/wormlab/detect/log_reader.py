@@ -433,6 +433,7 @@ class LogScanner:
             return
         scan, mode, *arrays = self._kernel(parser)
         a = _writable(chunk)
+        view = memoryview(chunk)
         result = None
         if job is not None:
             cols, future = job
@@ -449,16 +450,18 @@ class LogScanner:
             stats.lines += lines
             stats.blank += blank
             done = 0  # rows before this are handled; runs of parsed lines go out whole
-            for r in np.flatnonzero(flagged[:, 3] != PARSED).tolist():
+            judged = np.flatnonzero(flagged[:, 3] != PARSED)
+            heads = flagged[judged, :4].tolist()  # (a worm-heavy IIS log: one per worm line)
+            for r, (i, start, end, kind) in zip(judged.tolist(), heads, strict=True):
                 if r > done:
                     stats.parsed_candidates += r - done
                     yield Parsed(chunk, flagged[done:r])
                 done = r + 1
-                i, start, end, kind = flagged[r, :4].tolist()
+                line = view[start:end].tobytes()
                 if kind:  # holds an anchor, not blank, no directive, no CR to strip
-                    yield self._candidate(bytes(chunk[start:end]), base + i + 1, parser, stats)
+                    yield self._candidate(line, base + i + 1, parser, stats)
                     continue
-                hit = self._judge(bytes(chunk[start:end]), base + i + 1, parser, stats)
+                hit = self._judge(line, base + i + 1, parser, stats)
                 if hit is not None:
                     yield hit
             if done < flagged.shape[0]:
