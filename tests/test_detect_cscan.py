@@ -149,17 +149,21 @@ def test_bad_calls_are_refused() -> None:
     assert cscan.scan_block(b"", 0, scantables.COMMON, 0, *args)[3].shape == (0, scantables.ROW)
 
 
-# (C scanner, FAST, workers): C on one and two threads, Numba on one and two, the reference
-PATHS = [(True, True, 1), (True, True, 2), (False, True, 1), (False, True, 2), (True, False, 1)]
+# (C scanner, compiled from this size, FAST, workers): C on one and two threads, Numba on one
+# and two, the NumPy checks (neither compiled scanner: the input is below Numba's size), the
+# reference
+PATHS = [(True, 0, True, 1), (True, 0, True, 2), (False, 0, True, 1), (False, 0, True, 2),
+         (False, 1 << 40, True, 1), (True, 0, False, 1)]
 
 
 def _reports(tmp_path, data: bytes, fmt: str, monkeypatch):
     path = tmp_path / "x.log"
     path.write_bytes(data)
-    monkeypatch.setattr(log_reader, "COMPILED_MIN_BYTES", 0)
     out = []
-    for c, fast, workers in PATHS:
+    for c, big, fast, workers in PATHS:
         monkeypatch.setattr(log_reader, "C_SCANNER", c)
+        monkeypatch.setattr(log_reader, "COMPILED_MIN_BYTES", big)
+        monkeypatch.setattr(log_reader, "_compiled_state", None if big else True)
         monkeypatch.setattr(log_reader, "FAST", fast)
         rep = scan_inputs([str(path)], RULES, fmt, workers)
         f = rep.files[0]
@@ -175,7 +179,8 @@ def _reports(tmp_path, data: bytes, fmt: str, monkeypatch):
 def test_reader_with_c_numba_and_reference_agree(tmp_path, monkeypatch, fmt, lines, newline,
                                                  chunk) -> None:
     """Every format, chunks cut anywhere, a last line with or without its newline, one and
-    two threads: the same counts, examples and report on every path."""
+    two threads: the same counts, examples and report on every path (C, Numba, NumPy, the
+    per-line reference)."""
     monkeypatch.setattr(log_reader, "CHUNK_BYTES", chunk)
     data = b"x" + b"\n".join(lines) + (b"\n" if newline else b"")  # "x": no magic bytes
     if fmt == "iis":
