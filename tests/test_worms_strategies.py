@@ -94,6 +94,13 @@ def test_local_preference_matches_the_per_probe_engine():
     _compare(make(worm=LOCAL))
 
 
+def test_local_preference_in_a_slash8_of_256_slash16s_matches_the_per_probe_engine():
+    """With 2^24 addresses the space is one /8 of 256 /16s: a /8 hit's target descends the
+    susceptible counts /8 -> run of 16 /16s -> /16 (scan_local.level_hits)."""
+    _compare(make(worm={**LOCAL, "probe_rate_per_s": 40.0, "initial_infected": 20},
+                  internet={"address_bits": 24}))
+
+
 def test_local_preference_with_rate_classes_reboots_and_patching_matches_per_probe():
     sc = make(worm={**LOCAL, "rate_classes": [{"share": 0.5, "multiplier": 1.0}, {"share": 0.5, "multiplier": 3.0}]},
               hosts={"mean_uptime_h": 0.01,
@@ -116,7 +123,8 @@ def test_local_preference_across_a_sleep_with_patching_and_reboots_matches_per_p
     assert sum(a["patches"].sum() + a["reboots"].sum() for a in asleep) > 0
 
 
-def test_rebuilt_block_index_equals_the_one_kept_move_by_move():
+@pytest.mark.parametrize("bits", [18, 26])
+def test_rebuilt_block_index_equals_the_one_kept_move_by_move(bits):
     """scan_local.rebuild works out from ``order`` and ``state`` the index that scan_local.moves
     keeps move by move: positions, counts, rate sums, weights and tree, the /8 lists as sets."""
     from numba import njit
@@ -132,23 +140,30 @@ def test_rebuilt_block_index_equals_the_one_kept_move_by_move():
 
     rng = np.random.default_rng(3)
     n = 3000
-    address = np.sort(rng.choice(1 << 18, n, replace=False)).astype(np.uint32)
+    address = np.sort(rng.choice(1 << bits, n, replace=False)).astype(np.uint32)
     rate = rng.choice([2.0, 5.0, 11.0], n)
-    local = sl.build_local_index(address, rate, 18, (0.3, 0.6, 0.1), float(1 << 18))
+    local = sl.build_local_index(address, rate, bits, (0.3, 0.6, 0.1), float(1 << bits))
     order = np.arange(n, dtype=np.int32)
     bnd = np.array([0, n, n, n, n], dtype=np.int64)
     state = np.zeros(n, dtype=np.uint8)
     shuffle_states(order, bnd, state, local, rate, rng.integers(0, n, 20_000),
                    rng.choice(np.array([0, 1, 1, 1, 2, 3], dtype=np.uint8), 20_000))
     assert len(set(state.tolist())) == 4
-    kept = {f: getattr(local, f).copy() for f in ("pos", "e1", "e2", "rsum", "weight", "fen", "lp")}
+    kept = {f: getattr(local, f).copy() for f in ("pos", "e1", "e2", "scnt", "rsum", "weight", "fen", "lp")}
     for f in ("pos", "e1", "e2", "rsum", "weight", "li"):
         getattr(local, f)[...] = -7  # rebuild must not read what it works out
     local.fen[...] = 0.5
     L = local
-    sl.rebuild(order, state, rate, L.pos, L.locg, L.lsh, L.blk, L.lp, L.li, L.lo, L.e1, L.e2, L.rsum,
-               L.weight, L.fen, L.nblk)
+    L.scnt[...] = -7
+    sl.rebuild(order, state, rate, L.pos, L.locg, L.lsh, L.blk, L.lp, L.li, L.lo, L.e1, L.e2, L.scnt,
+               L.rsum, L.weight, L.fen, L.nblk)
     np.testing.assert_array_equal(L.pos, kept["pos"])
+    np.testing.assert_array_equal(L.scnt, kept["scnt"])  # kept move by move, and worked out afresh
+    n16, per_mid = L.nblk[1], 1 << sl.mid_shift(L.nblk)  # /16 counts, then sums of runs of them
+    s16 = np.bincount(L.blk[1][state == 0], minlength=n16)
+    np.testing.assert_array_equal(L.scnt[:n16], s16)
+    np.testing.assert_array_equal(L.scnt[n16:n16 + n16 // per_mid], s16.reshape(-1, per_mid).sum(axis=1))
+    assert per_mid == (16 if bits == 26 else 4)
     for lv in range(2):  # (the blocks in use at each level)
         used = slice(0, L.nblk[lv])
         np.testing.assert_array_equal(L.e1[lv, used], kept["e1"][lv, used])

@@ -202,7 +202,7 @@ def _infect_batch(rng, k, hits, s_start, uniform_rate, total_rate, order, bnd, s
 @njit(cache=True)
 def _local_hits(rng, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate, total_rate, order, bnd,
                 state, rate, fen, jbuf, sbuf, strains_on, grp, csh, cmax, natb, locg, lsh, rmaxlv, blk, lp,
-                lo, e1, e2, lfen, nblk):
+                lo, e1, e2, scnt, lfen, nblk):
     """Fill (jbuf, sbuf) with this step's hits on susceptible hosts (targets, sources), the counts
     given (``jbuf`` has room for them); returns how many were kept (a /8 or /16 hit on a block
     emptied up to floating-point residue is dropped).
@@ -230,9 +230,9 @@ def _local_hits(rng, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate, 
         sbuf[i] = src
     same = uniform_rate > 0.0 and not strains_on  # one rate for all: a source needs no rate test
     m = scan_local.level_hits(rng, 0, hits0, tot0, state, rate, same, strains_on, grp, locg, lsh, rmaxlv, lp,
-                              lo, e1, e2, lfen, nblk, jbuf, sbuf, hits_any)
+                              lo, e1, e2, scnt, lfen, nblk, jbuf, sbuf, hits_any)
     return scan_local.level_hits(rng, 1, hits1, tot1, state, rate, same, strains_on, grp, locg, lsh, rmaxlv,
-                                 lp, lo, e1, e2, lfen, nblk, jbuf, sbuf, m)
+                                 lp, lo, e1, e2, scnt, lfen, nblk, jbuf, sbuf, m)
 
 
 @njit(cache=True)
@@ -273,7 +273,7 @@ def _local_pairs(rng, kept, state, jbuf, sbuf):
 def _infect_local(rng, k, row, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate, total_rate,
                   hosts, reboot_p, patch_p, offline_p, order, bnd, state, infection, rate, fen, jbuf, sbuf, pos,
                   strains_on, grp, csh, cmax, natb, locg, lsh, rmaxlv, wcount, arate, wrates, wrec, blk, lp, li,
-                  lo, e1, e2, rsum, weight, lfen, nblk):
+                  lo, e1, e2, scnt, rsum, weight, lfen, nblk):
     """One step of local-preference scanning with hits to apply, and no defence on the path:
     sample every class's hits, then infect; then, if ``hosts``, the step's reboots, patches and
     hosts going offline (``kernel_hosts.host_counts``, drawn after the infections as in
@@ -287,11 +287,11 @@ def _infect_local(rng, k, row, hits_any, hits0, tot0, hits1, tot1, s_start, unif
     """
     m = _local_hits(rng, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate, total_rate, order,
                     bnd, state, rate, fen, jbuf, sbuf, strains_on, grp, csh, cmax, natb, locg, lsh, rmaxlv,
-                    blk, lp, lo, e1, e2, lfen, nblk)
+                    blk, lp, lo, e1, e2, scnt, lfen, nblk)
     new = _local_pairs(rng, m, state, jbuf, sbuf)
     first = scan_local.moves(k, row, new, jbuf, 0, 0, 0, jbuf, -1, 0, uniform_rate, order, bnd, state,
                              infection, rate, fen, pos, True, strains_on, grp, csh, locg, lsh, wcount, arate,
-                             wrates, wrec, blk, lp, li, lo, e1, e2, rsum, weight, lfen, nblk)
+                             wrates, wrec, blk, lp, li, lo, e1, e2, scnt, rsum, weight, lfen, nblk)
     n_reboot, n_patch, n_offline = 0, 0, 0
     if hosts:
         n_reboot, n_patch, n_offline = kernel_hosts.host_counts(rng, reboot_p, patch_p, offline_p, bnd)
@@ -301,7 +301,7 @@ def _infect_local(rng, k, row, hits_any, hits0, tot0, hits1, tot1, s_start, unif
             kernel_hosts.host_offsets(rng, n_reboot, n_patch, n_offline, bnd, buf)
             scan_local.moves(k, row, 0, buf, n_reboot, n_patch, n_offline, buf, -1, 0, uniform_rate, order, bnd,
                              state, infection, rate, fen, pos, True, strains_on, grp, csh, locg, lsh, wcount,
-                             arate, wrates, wrec, blk, lp, li, lo, e1, e2, rsum, weight, lfen, nblk)
+                             arate, wrates, wrec, blk, lp, li, lo, e1, e2, scnt, rsum, weight, lfen, nblk)
     return new, first, m, n_reboot, n_patch
 
 
@@ -313,7 +313,7 @@ def _infect_local_defended(rng, k, row, hits_any, hits0, tot0, hits1, tot1, s_st
     L = local
     m = _local_hits(rng, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate, total_rate, order,
                     bnd, state, rate, fen, jbuf, sbuf, L.strains, L.grp, L.csh, L.cmax, L.natb, L.locg,
-                    L.lsh, L.rmaxlv, L.blk, L.lp, L.lo, L.e1, L.e2, L.fen, L.nblk)
+                    L.lsh, L.rmaxlv, L.blk, L.lp, L.lo, L.e1, L.e2, L.scnt, L.fen, L.nblk)
     kept = 0
     for i in range(m):
         if kernel_defense.accept_hit(rng, k, sbuf[i], jbuf[i], defense):
@@ -323,8 +323,8 @@ def _infect_local_defended(rng, k, row, hits_any, hits0, tot0, hits1, tot1, s_st
     new = _local_pairs(rng, kept, state, jbuf, sbuf)
     first = scan_local.moves(k, row, new, jbuf, 0, 0, 0, jbuf, -1, 0, uniform_rate, order, bnd, state,
                              infection, rate, fen, L.pos, True, L.strains, L.grp, L.csh, L.locg, L.lsh,
-                             L.wcount, L.arate, L.wrates, L.wrec, L.blk, L.lp, L.li, L.lo, L.e1, L.e2, L.rsum,
-                             L.weight, L.fen, L.nblk)
+                             L.wcount, L.arate, L.wrates, L.wrec, L.blk, L.lp, L.li, L.lo, L.e1, L.e2, L.scnt,
+                             L.rsum, L.weight, L.fen, L.nblk)
     return new, first, m - kept, m
 
 
@@ -421,7 +421,7 @@ def run_steps(
         unmanaged(L.e2)
     l_rsum, l_weight, l_fen, l_nblk = unmanaged(L.rsum), unmanaged(L.weight), unmanaged(L.fen), \
         unmanaged(L.nblk)
-    l_stale = unmanaged(L.stale)
+    l_stale, l_scnt = unmanaged(L.stale), unmanaged(L.scnt)
     # One worm scanning locally, no host defence: in steps that do not spread (flood, sleep) the
     # block index is not read, so their host moves are made as in a plain run and the index is
     # rebuilt before the next spreading step (scan_local.rebuild). Code Red's flood day has some
@@ -433,7 +433,7 @@ def run_steps(
         spreading = phase[k] == PHASE_SPREAD
         if lazy_index and spreading and l_stale[0] != 0:
             scan_local.rebuild(order, state, rate, l_pos, l_locg, l_lsh, l_blk, l_lp, l_li, l_lo, l_e1, l_e2,
-                               l_rsum, l_weight, l_fen, l_nblk)
+                               l_scnt, l_rsum, l_weight, l_fen, l_nblk)
             l_stale[0] = 0
         # 0. sleeping threads that wake up now
         while wake_next[0] < wake_step.shape[0] and wake_step[wake_next[0]] <= k:
@@ -501,8 +501,8 @@ def run_steps(
                             total_rate, hosts_done, reboot_p, patch_p[k], offline_p, order, bnd, state,
                             infection, rate, fen, jbuf, sbuf, l_pos, multi,
                             l_grp, l_csh, local.cmax, local.natb, l_locg, l_lsh, l_rmaxlv, l_wcount, l_arate,
-                            l_wrates, l_wrec, l_blk, l_lp, l_li, l_lo, l_e1, l_e2, l_rsum, l_weight, l_fen,
-                            l_nblk)
+                            l_wrates, l_wrec, l_blk, l_lp, l_li, l_lo, l_e1, l_e2, l_scnt, l_rsum, l_weight,
+                            l_fen, l_nblk)
                         if hosts_done:
                             rec[row, R_REBOOTS] += n_reboot
                             rec[row, R_PATCHES] += n_patch
@@ -635,7 +635,7 @@ def run_steps(
                 scan_local.moves(k, row, 0, jbuf, n_reboot, n_patch, n_offline, jbuf, -1, 0, uniform_rate,
                                  order, bnd, state, infection, rate, fen, l_pos, True, local.strains, l_grp,
                                  l_csh, l_locg, l_lsh, l_wcount, l_arate, l_wrates, l_wrec, l_blk, l_lp, l_li,
-                                 l_lo, l_e1, l_e2, l_rsum, l_weight, l_fen, l_nblk)
+                                 l_lo, l_e1, l_e2, l_scnt, l_rsum, l_weight, l_fen, l_nblk)
                 rec[row, R_REBOOTS] += n_reboot
                 rec[row, R_PATCHES] += n_patch
         elif reboot_p > 0.0 or patch_p[k] > 0.0 or offline_p > 0.0 or defense.host_active:

@@ -46,7 +46,7 @@ def move_at(j, to_state, order, bnd, state, local, rate):
     scan_local.moves(0, 0, 0, nb, 0, 0, 0, nb, j, to_state, 1.0, order, bnd, state, local.blk,
                      rate, rate, local.pos, local.active, local.strains, local.grp, local.csh, local.locg,
                      local.lsh, local.wcount, local.arate, local.wrates, local.wrec, local.blk, local.lp,
-                     local.li, local.lo, local.e1, local.e2, local.rsum, local.weight, local.fen,
+                     local.li, local.lo, local.e1, local.e2, local.scnt, local.rsum, local.weight, local.fen,
                      local.nblk)
     return h
 
