@@ -194,9 +194,11 @@ def _measure(log: Path, lines: int, size: int, label: str, fixed: dict, repeat: 
     # the one-line command's cost
     load = fixed["scanner"] if size >= COMPILED_MIN_BYTES else 0.0
     fixed_s = fixed["cli"] + load
+    scanner_part = "loading Numba" if numba else "the C scanner in it"
     print(f"  one worker's CPU: fixed {fixed_s:.2f} s (command {fixed['cli']:.2f}, "
-          f"{'loading Numba' if numba else 'the C scanner in it'} {load:.2f}) + the rest {one - fixed_s:.2f} s (reading, scanning, the flagged "
-          f"lines, the report); the fixed part alone is {fixed_s / grep_cpu:.1f}x grep's CPU, "
+          f"{scanner_part} {load:.2f}) + the rest {one - fixed_s:.2f} s (reading, scanning, "
+          f"the flagged lines, the report); the fixed part alone is {fixed_s / grep_cpu:.1f}x "
+          f"grep's CPU, "
           f"the rest {(one - fixed_s) / grep_cpu:.1f}x; peak RSS of any child {rss_mb:.0f} MB")
 
 

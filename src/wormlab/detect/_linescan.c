@@ -528,7 +528,8 @@ INLINE int line_end(Scan *sc, Line *ln, Py_ssize_t end, Py_ssize_t *lines, Py_ss
         row[6] = ln->close;
         row[7] = q[0] + 1;
         row[8] = q[1];
-        row[9] = buf[j] == '-' ? -1 : (buf[j] - 48) * 100 + (buf[j + 1] - 48) * 10 + buf[j + 2] - 48;
+        row[9] = buf[j] == '-' ? -1
+                               : (buf[j] - 48) * 100 + (buf[j + 1] - 48) * 10 + buf[j + 2] - 48;
         row[10] = clf_seconds(buf, bracket + 1, ln->close);
     }
     return 0;
@@ -592,7 +593,7 @@ INLINE int popcount_plain(uint64_t x) { return bits_set(x); }
                 if (!m.nl)                                                                        \
                     break;                                                                        \
                 Py_ssize_t end = base + ctz64(m.nl);                                              \
-                int r = line_end(sc, &ln, end, lines, blank, ISA, iis);                                  \
+                int r = line_end(sc, &ln, end, lines, blank, ISA, iis);                           \
                 if (r != 0)                                                                       \
                     return r < 0 ? -1 : end + 1;                                                  \
                 line_start(&ln, end + 1);                                                         \
@@ -744,7 +745,8 @@ PyMODINIT_FUNC PyInit__linescan(void)
 #else
     best_isa = ISA_BYTES;
 #endif
-    if (PyModule_AddIntConstant(m, "ISA", best_isa) < 0 || PyModule_AddIntConstant(m, "ROW", ROW) < 0) {
+    if (PyModule_AddIntConstant(m, "ISA", best_isa) < 0
+        || PyModule_AddIntConstant(m, "ROW", ROW) < 0) {
         Py_DECREF(m);
         return NULL;
     }
