@@ -289,19 +289,21 @@ def _infect_local(rng, k, row, hits_any, hits0, tot0, hits1, tot1, s_start, unif
                     bnd, state, rate, fen, jbuf, sbuf, strains_on, grp, csh, cmax, natb, locg, lsh, rmaxlv,
                     blk, lp, lo, e1, e2, scnt, lfen, nblk)
     new = _local_pairs(rng, m, state, jbuf, sbuf)
-    first = scan_local.moves(k, row, new, jbuf, 0, 0, 0, jbuf, -1, 0, uniform_rate, order, bnd, state,
-                             infection, rate, fen, pos, True, strains_on, grp, csh, locg, lsh, wcount, arate,
-                             wrates, wrec, blk, lp, li, lo, e1, e2, scnt, rsum, weight, lfen, nblk)
     n_reboot, n_patch, n_offline = 0, 0, 0
-    if hosts:
+    buf = sbuf  # (free once the pairs are made)
+    if hosts:  # drawn from the counts after the infections, as if made after them
+        bnd[1] -= new
         n_reboot, n_patch, n_offline = kernel_hosts.host_counts(rng, reboot_p, patch_p, offline_p, bnd)
         n_moves = n_reboot + n_patch + n_offline
-        if n_moves > 0:
-            buf = jbuf if n_moves <= jbuf.shape[0] else np.empty(n_moves, dtype=np.int64)
-            kernel_hosts.host_offsets(rng, n_reboot, n_patch, n_offline, bnd, buf)
-            scan_local.moves(k, row, 0, buf, n_reboot, n_patch, n_offline, buf, -1, 0, uniform_rate, order, bnd,
-                             state, infection, rate, fen, pos, True, strains_on, grp, csh, locg, lsh, wcount,
-                             arate, wrates, wrec, blk, lp, li, lo, e1, e2, scnt, rsum, weight, lfen, nblk)
+        if n_moves > buf.shape[0]:
+            buf = np.empty(n_moves, dtype=np.int64)
+        kernel_hosts.host_offsets(rng, n_reboot, n_patch, n_offline, bnd, buf)
+        bnd[1] += new
+    # the infections, then the host moves, in one batch (its cache misses waited for together)
+    first = scan_local.moves(k, row, new, jbuf, n_reboot, n_patch, n_offline, buf, -1, 0, uniform_rate, order,
+                             bnd, state, infection, rate, fen, pos, True, strains_on, grp, csh, locg, lsh,
+                             wcount, arate, wrates, wrec, blk, lp, li, lo, e1, e2, scnt, rsum, weight, lfen,
+                             nblk)
     return new, first, m, n_reboot, n_patch
 
 

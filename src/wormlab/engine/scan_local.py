@@ -284,15 +284,18 @@ def moves(k, row, n_inf, pairs, n_reboot, n_patch, n_offline, offsets, j_one, to
         # short loops let the processor wait for the misses of all the moves at once. Reads
         # only; a move may change a later move's host (a swap), which then just misses.
         acc = 0
+        facc = 0.0
         for i in range(total):
-            h = pairs[i] >> 32 if i < n_inf else order[(bnd[1] if i < n_inf + n_reboot else 0)
+            h = pairs[i] >> 32 if i < n_inf else order[(bnd[1] - n_inf if i < n_inf + n_reboot else 0)
                                                         + offsets[i - n_inf]]
             acc += pos[h] + state[h]
         for i in range(total):
-            h = pairs[i] >> 32 if i < n_inf else order[(bnd[1] if i < n_inf + n_reboot else 0)
+            h = pairs[i] >> 32 if i < n_inf else order[(bnd[1] - n_inf if i < n_inf + n_reboot else 0)
                                                         + offsets[i - n_inf]]
-            acc += e1[1, blk[1, h]] + order[pos[h]] + infection[h, 0]
-        lfen[0, 0] = acc  # (an unused slot of the trees: keeps the reads)
+            b16 = blk[1, h]  # its /16's record, count and tree leaf (``_tree_add``: leaves from 1)
+            acc += e1[1, b16] + order[pos[h]] + infection[h, 0] + scnt[b16]
+            facc += lfen[1, 1 + b16]
+        lfen[0, 0] = acc + facc  # (an unused slot of the trees: keeps the reads)
     for i in range(total):
         w = 0
         if i < n_inf:
