@@ -283,7 +283,8 @@ def _infect_local(rng, k, row, hits_any, hits0, tot0, hits1, tot1, s_start, unif
     reference to every array of a tuple handed to a function, atomically; at one call per state
     change that was most of the cost of these runs), and the host step in the same call: each
     call from ``run_steps`` counts a reference to, and copies, every array it is given. The
-    infections are one batch of moves (``scan_local.moves``), and so are the host moves.
+    infections and then the host moves are one batch of moves (``scan_local.moves``); the host
+    moves' counts and offsets are drawn first, from the counts the infections leave.
     """
     m = _local_hits(rng, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate, total_rate, order,
                     bnd, state, rate, fen, jbuf, sbuf, strains_on, grp, csh, cmax, natb, locg, lsh, rmaxlv,
