@@ -235,7 +235,7 @@ def _local_hits(rng, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate, 
                                  lp, lo, e1, e2, scnt, lfen, nblk, jbuf, sbuf, m)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _local_pairs(rng, kept, state, jbuf, sbuf):
     """The distinct targets among the ``kept`` hits in (jbuf, sbuf), each with one of its hits'
     sources chosen uniformly (the first in a random order of probes), written to ``jbuf`` as
@@ -270,49 +270,11 @@ def _local_pairs(rng, kept, state, jbuf, sbuf):
 
 
 @njit(cache=True)
-def _infect_local(rng, k, row, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate, total_rate,
-                  hosts, reboot_p, patch_p, offline_p, order, bnd, state, infection, rate, fen, jbuf, sbuf, pos,
-                  strains_on, grp, csh, cmax, natb, locg, lsh, rmaxlv, wcount, arate, wrates, wrec, blk, lp, li,
-                  lo, e1, e2, scnt, rsum, weight, lfen, nblk):
-    """One step of local-preference scanning with hits to apply, and no defence on the path:
-    sample every class's hits, then infect; then, if ``hosts``, the step's reboots, patches and
-    hosts going offline (``kernel_hosts.host_counts``, drawn after the infections as in
-    ``run_steps``). Returns (new infections, first infections, hits, reboots, patches).
-
-    One call per step with hits, given the arrays of ``LocalIndex`` one by one (Numba counts a
-    reference to every array of a tuple handed to a function, atomically; at one call per state
-    change that was most of the cost of these runs), and the host step in the same call: each
-    call from ``run_steps`` counts a reference to, and copies, every array it is given. The
-    infections and then the host moves are one batch of moves (``scan_local.moves``); the host
-    moves' counts and offsets are drawn first, from the counts the infections leave.
-    """
-    m = _local_hits(rng, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate, total_rate, order,
-                    bnd, state, rate, fen, jbuf, sbuf, strains_on, grp, csh, cmax, natb, locg, lsh, rmaxlv,
-                    blk, lp, lo, e1, e2, scnt, lfen, nblk)
-    new = _local_pairs(rng, m, state, jbuf, sbuf)
-    n_reboot, n_patch, n_offline = 0, 0, 0
-    buf = sbuf  # (free once the pairs are made)
-    if hosts:  # drawn from the counts after the infections, as if made after them
-        bnd[1] -= new
-        n_reboot, n_patch, n_offline = kernel_hosts.host_counts(rng, reboot_p, patch_p, offline_p, bnd)
-        n_moves = n_reboot + n_patch + n_offline
-        if n_moves > buf.shape[0]:
-            buf = np.empty(n_moves, dtype=np.int64)
-        kernel_hosts.host_offsets(rng, n_reboot, n_patch, n_offline, bnd, buf)
-        bnd[1] += new
-    # the infections, then the host moves, in one batch (its cache misses waited for together)
-    first = scan_local.moves(k, row, new, jbuf, n_reboot, n_patch, n_offline, buf, -1, 0, uniform_rate, order,
-                             bnd, state, infection, rate, fen, pos, True, strains_on, grp, csh, locg, lsh,
-                             wcount, arate, wrates, wrec, blk, lp, li, lo, e1, e2, scnt, rsum, weight, lfen,
-                             nblk)
-    return new, first, m, n_reboot, n_patch
-
-
-@njit(cache=True)
 def _infect_local_defended(rng, k, row, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate,
                            total_rate, order, bnd, state, infection, rate, fen, jbuf, sbuf, defense, local):
-    """``_infect_local`` with defences on the path: each hit is dropped or kept by one coin
-    (``kernel_defense.accept_hit``) before the infections. Returns (new, first, blocked, hits)."""
+    """A step of local preference's hits and infections (as in ``run_steps``) with defences on
+    the path: each hit is dropped or kept by one coin (``kernel_defense.accept_hit``) before the
+    infections. Returns (new, first, blocked, hits)."""
     L = local
     m = _local_hits(rng, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate, total_rate, order,
                     bnd, state, rate, fen, jbuf, sbuf, L.strains, L.grp, L.csh, L.cmax, L.natb, L.locg,
@@ -497,18 +459,34 @@ def run_steps(
                         new, first, blocked, hits_s = _infect_local_defended(
                             rng, k, row, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate,
                             total_rate, order, bnd, state, infection, rate, fen, jbuf, sbuf, defense, local)
-                    else:
-                        hosts_done = not multi and not defense.host_active  # the host step too
-                        new, first, hits_s, n_reboot, n_patch = _infect_local(
-                            rng, k, row, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate,
-                            total_rate, hosts_done, reboot_p, patch_p[k], offline_p, order, bnd, state,
-                            infection, rate, fen, jbuf, sbuf, l_pos, multi,
-                            l_grp, l_csh, local.cmax, local.natb, l_locg, l_lsh, l_rmaxlv, l_wcount, l_arate,
-                            l_wrates, l_wrec, l_blk, l_lp, l_li, l_lo, l_e1, l_e2, l_scnt, l_rsum, l_weight,
-                            l_fen, l_nblk)
-                        if hosts_done:
+                    else:  # no defence on the path: the hits, the infections, and the host step
+                        # too when it needs nothing but the index (one worm, no host defence).
+                        # Written out here, the index's arrays handed on one by one as views
+                        # Numba does not count: each call copies every array it is given.
+                        hosts_done = not multi and not defense.host_active
+                        hits_s = _local_hits(rng, hits_any, hits0, tot0, hits1, tot1, s_start, uniform_rate,
+                                             total_rate, order, bnd, state, rate, fen, jbuf, sbuf, multi,
+                                             l_grp, l_csh, local.cmax, local.natb, l_locg, l_lsh, l_rmaxlv,
+                                             l_blk, l_lp, l_lo, l_e1, l_e2, l_scnt, l_fen, l_nblk)
+                        new = _local_pairs(rng, hits_s, state, jbuf, sbuf)
+                        n_reboot, n_patch, n_offline = 0, 0, 0
+                        mbuf = sbuf  # (free once the pairs are made)
+                        if hosts_done:  # drawn from the counts after the infections, as if after them
+                            bnd[1] -= new
+                            n_reboot, n_patch, n_offline = kernel_hosts.host_counts(rng, reboot_p, patch_p[k],
+                                                                                    offline_p, bnd)
+                            if n_reboot + n_patch + n_offline > mbuf.shape[0]:
+                                mbuf = np.empty(n_reboot + n_patch + n_offline, dtype=np.int64)
+                            kernel_hosts.host_offsets(rng, n_reboot, n_patch, n_offline, bnd, mbuf)
+                            bnd[1] += new
                             rec[row, R_REBOOTS] += n_reboot
                             rec[row, R_PATCHES] += n_patch
+                        # the infections, then the host moves, in one batch (its misses waited for together)
+                        first = scan_local.moves(k, row, new, jbuf, n_reboot, n_patch, n_offline, mbuf, -1, 0,
+                                                 uniform_rate, order, bnd, state, infection, rate, fen, l_pos,
+                                                 True, multi, l_grp, l_csh, l_locg, l_lsh, l_wcount, l_arate,
+                                                 l_wrates, l_wrec, l_blk, l_lp, l_li, l_lo, l_e1, l_e2, l_scnt,
+                                                 l_rsum, l_weight, l_fen, l_nblk)
                 busy = any_rate * dt_eff * (online - s_start)
                 lam[LAM_BUSY] += busy
                 lam[LAM_DEAD] += max(mean - busy - hits_s, 0.0)
@@ -624,7 +602,7 @@ def run_steps(
         elif plain_defended:  # the same with host defences, given their arrays one by one
             kdh.host_step(rng, k, row, reboot_p, patch_p[k], offline_p, uniform_rate, order, bnd, state,
                           infection, rate, fen, rec, d_ctl, d_fpar, d_ever, d_type, d_marks)
-        elif hosts_done:  # (done in _infect_local)
+        elif hosts_done:  # (done with the infections)
             pass
         elif local.active and not defense.host_active:  # as plain_hosts, keeping the block index
             n_reboot, n_patch, n_offline = kernel_hosts.host_counts(rng, reboot_p, patch_p[k], offline_p,

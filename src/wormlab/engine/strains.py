@@ -1,7 +1,7 @@
 """Competing worms and hosts behind NAT: set-up, and the compiled hooks the kernel calls.
 
 A run has *strains* when ``worm.competitors`` adds worms or ``internet.nat`` puts hosts behind
-NAT. It then goes through the local-preference sampler (``scan_local``, ``kernel._infect_local``)
+NAT. It then goes through the local-preference sampler (``scan_local``, ``kernel.run_steps``)
 with per-group shares: group g = 2 x worm + (1 if behind NAT); a uniform worm is a worm whose
 only class is "anywhere". Why this is exact:
 
