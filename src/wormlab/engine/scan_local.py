@@ -131,7 +131,7 @@ def build_local_index(address: np.ndarray, rate: np.ndarray, bits: int, shares: 
         lo[level, 0] = 0
         np.cumsum(count, out=lo[level, 1 : nb + 1])
         t["e1"][level, :nb] = count  # every host susceptible
-    _count_mids(t["scnt"], t["e1"], nblk)
+    count_mids(t["scnt"], t["e1"], nblk)
     t["pos"][:] = np.arange(n, dtype=np.int32)
     region = np.array([float(1 << shifts[0]), float(1 << shifts[1]), anywhere_region])
     share = np.asarray(shares, dtype=np.float64)
@@ -140,13 +140,15 @@ def build_local_index(address: np.ndarray, rate: np.ndarray, bits: int, shares: 
                       share=share, region=region, rmax=rmax, **t, **_no_strains(share, region, rmax))
 
 
-def _count_mids(scnt: np.ndarray, e1: np.ndarray, nblk: np.ndarray) -> None:
-    """Fill ``scnt`` from the /16 counts ``e1[1]``: the /16 counts, then the mid blocks' sums."""
-    n1 = int(nblk[1])
+@njit(cache=True)
+def count_mids(scnt, e1, nblk):
+    """Fill ``scnt`` from the /16 counts ``e1[1]``: the /16 counts, then the mid blocks' sums
+    (at the index's build and in ``rebuild``; ``moves`` keeps them move by move)."""
+    n16, ms = nblk[1], mid_shift(nblk)
     scnt[:] = 0
-    scnt[:n1] = e1[1, :n1]
-    mids = e1[1, :n1].reshape(-1, 1 << int(mid_shift(nblk))).sum(axis=1)
-    scnt[n1 : n1 + mids.size] = mids
+    for b in range(n16):
+        scnt[b] = e1[1, b]
+        scnt[n16 + (b >> ms)] += e1[1, b]
 
 
 @njit(cache=True, inline="always")
@@ -470,11 +472,7 @@ def rebuild(order, state, rate, pos, locg, lsh, blk, lp, li, lo, e1, e2, scnt, r
                     lp[0, at] = h
                     li[0, h] = at
                 e2[lv, b] += 1
-    n16, ms = nblk[1], mid_shift(nblk)
-    scnt[:] = 0
-    for b in range(n16):
-        scnt[b] = e1[1, b]
-        scnt[n16 + (b >> ms)] += e1[1, b]
+    count_mids(scnt, e1, nblk)
     for lv in range(2):
         lfen[lv, 1:] = 0.0
         for b in range(nblk[lv]):
